@@ -1,0 +1,137 @@
+"""Analyse one Python file: bytes in, findings out.
+
+A pure function of (path, bytes, enabled rules), so results can be cached by
+content hash and files spread over processes. Steps, cheapest first:
+decode -> text prefilter -> libcst parse -> one scope walk -> match -> positions
+of the reported nodes only -> suppressions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from . import positions, scopes, source
+from .catalogue import Catalogue
+from .findings import Finding, normalise
+from .matching import MatchIndex, RawFinding, match_file
+from .prefilter import SUPPRESSION_MARKER, Prefilter
+from .suppressions import Suppression, covers, parse_comment
+
+PARSE_ERROR = "MLS001"
+UNUSED_SUPPRESSION = "MLS002"
+
+
+@dataclass
+class Analyzer:
+    """Everything per-file analysis needs, built once per run (and per worker process)."""
+
+    catalogue: Catalogue
+    enabled: frozenset[str]
+
+    def __post_init__(self) -> None:
+        self.index = MatchIndex.build(self.catalogue, set(self.enabled))
+        self.prefilter = Prefilter(self.index.words)
+
+    def analyze(self, path: str, data: bytes) -> list[Finding]:
+        text = source.decode(data)
+        if isinstance(text, source.ParseFailure):
+            return self._failure(path, text, "")
+        if not self.prefilter.wants(text):
+            return []
+        result, error = source.run_guarded(self._analyze_text, path, text)
+        if error is not None:
+            if isinstance(error, RecursionError):
+                failure = source.ParseFailure("expression nesting too deep to analyse")
+            else:
+                failure = source.ParseFailure(f"internal error while analysing: {type(error).__name__}: {error}")
+            return self._failure(path, failure, text)
+        return result
+
+    def _failure(self, path: str, failure: source.ParseFailure, text: str) -> list[Finding]:
+        if PARSE_ERROR not in self.enabled:
+            return []
+        lines = text.splitlines()
+        snippet = lines[failure.line - 1] if 0 < failure.line <= len(lines) else ""
+        rule = self.catalogue.rules[PARSE_ERROR]
+        return [
+            Finding(
+                PARSE_ERROR, path, failure.line, failure.column, failure.line, failure.column,
+                failure.message, snippet.rstrip(), rule.severity, statement_text="parse-error",
+            )
+        ]
+
+    def _analyze_text(self, path: str, text: str) -> list[Finding]:
+        module = source.parse(text)
+        if isinstance(module, source.ParseFailure):
+            return self._failure(path, module, text)
+        facts = scopes.collect(module, self.index.reference_names)
+        raw = match_file(facts, self.index)
+        comment_nodes = []
+        if SUPPRESSION_MARKER in text:
+            comment_nodes = [c for c in scopes.comments(module) if SUPPRESSION_MARKER in c.value]
+        if not raw and not comment_nodes:
+            return []
+        targets = [f.node for f in raw] + [f.statement for f in raw] + comment_nodes
+        spans = positions.ranges(module, targets)
+        lines = text.splitlines()
+        findings = [self._finding(path, module, f, spans, lines) for f in raw]
+        suppressions = []
+        for comment in comment_nodes:
+            line, column = spans[id(comment)][:2]
+            parsed = parse_comment(comment.value, line, column + 1)
+            if parsed is not None:
+                suppressions.append(parsed)
+        return findings + self._apply_suppressions(path, findings, suppressions, lines, spans, raw)
+
+    def _finding(self, path: str, module: cst.Module, raw: RawFinding, spans, lines: list[str]) -> Finding:
+        start_line, start_col, end_line, end_col = spans[id(raw.node)]
+        statement_line = spans[id(raw.statement)][0] if id(raw.statement) in spans else start_line
+        if isinstance(raw.statement, cst.SimpleStatementLine):
+            code = "".join(module.code_for_node(small) for small in raw.statement.body)
+        else:
+            code = module.code_for_node(raw.node)
+        finding = Finding(
+            raw.rule.id, path, start_line, start_col + 1, end_line, end_col + 1, raw.message,
+            lines[start_line - 1].rstrip() if start_line <= len(lines) else "",
+            raw.rule.severity, statement_text=normalise(code),
+        )
+        finding.extra["statement_line"] = statement_line
+        return finding
+
+    def _apply_suppressions(self, path, findings, suppressions: list[Suppression], lines, spans, raw) -> list[Finding]:
+        by_line: dict[int, list[Suppression]] = {}
+        for suppression in suppressions:
+            by_line.setdefault(suppression.line, []).append(suppression)
+        for finding in findings:
+            for line in dict.fromkeys((finding.line, finding.extra.get("statement_line", finding.line))):
+                for suppression in by_line.get(line, ()):
+                    if covers(suppression, finding.rule_id):
+                        finding.suppressed = True
+                        finding.suppression_reason = suppression.reason
+                        suppression.used.add(finding.rule_id)
+        unused = []
+        if UNUSED_SUPPRESSION not in self.enabled:
+            return unused
+        known = self.catalogue.rules
+        for suppression in suppressions:
+            if suppression.rules:
+                stale = [r for r in suppression.rules if r not in suppression.used and (r in self.enabled or r not in known)]
+                if not stale:
+                    continue
+                unknown = [r for r in stale if r not in known]
+                detail = f"unknown rule {', '.join(unknown)}" if unknown else f"no {', '.join(stale)} finding here"
+            elif suppression.used:
+                continue
+            else:
+                detail = "no finding here"
+            line_text = lines[suppression.line - 1].rstrip() if suppression.line <= len(lines) else ""
+            unused.append(
+                Finding(
+                    UNUSED_SUPPRESSION, path, suppression.line, suppression.column, suppression.line,
+                    suppression.end_column, f"unused suppression comment: {detail}", line_text,
+                    known[UNUSED_SUPPRESSION].severity, statement_text=normalise(suppression.text),
+                )
+            )
+        return unused

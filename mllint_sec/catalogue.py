@@ -1,0 +1,326 @@
+"""The rule catalogue: TOML files under rules/, loaded and validated at run time.
+
+Layout: ``rules/families.toml`` declares the families, ``rules/taxonomy.toml`` the
+CWE / MITRE ATLAS / OWASP ML ids a rule may cite, and ``rules/<family>/<name>.toml``
+holds one rule each. Everything a call-pattern rule needs (which calls, which
+arguments make them safe or unsafe, the message) is data; the engine in
+``matching.py`` interprets it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+SEVERITIES = ("critical", "high", "medium", "low", "note")
+PRECISIONS = ("very-high", "high", "medium", "low")
+VERDICTS = ("flag", "pass", "todo-flag", "todo-pass")
+
+# How an argument check decides that a call is unsafe.
+#   absent-or-falsy: unsafe unless the argument is given and truthy (torch weights_only)
+#   truthy:          unsafe when the argument is given and truthy (numpy allow_pickle)
+#   falsy:           unsafe when the argument is given and falsy (keras safe_mode)
+#   present:         unsafe when the argument is given and not None (torch pickle_module)
+#   not-in:          unsafe unless the argument is given and one of `safe` (yaml Loader)
+ARG_CHECKS = ("absent-or-falsy", "truthy", "falsy", "present", "not-in")
+
+_ID_RE = re.compile(r"^[A-Z]+[0-9]{3}$")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_QNAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+class CatalogueError(Exception):
+    """A rule file is malformed; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class ArgCheck:
+    name: str
+    position: int | None
+    check: str
+    message: str
+    unknown: str  # "flag" or "pass": what an unresolvable value means
+    safe: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CallMatch:
+    """Calls to any of `calls` (qualified names); unsafe unconditionally, or when an arg check fires."""
+
+    calls: tuple[str, ...]
+    message: str
+    args: tuple[ArgCheck, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubclassMatch:
+    """A class deriving from one of `bases` that does not define any of `unless_defines`."""
+
+    bases: tuple[str, ...]
+    message: str
+    unless_defines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EnvMatch:
+    """Code that sets one of the environment variables `names` to an enabling value."""
+
+    names: tuple[str, ...]
+    enabling: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True)
+class Example:
+    verdict: str
+    code: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    family: str
+    severity: str
+    precision: str
+    cwe: tuple[str, ...]
+    atlas: tuple[str, ...]
+    owasp_ml: tuple[str, ...]
+    sdl: str
+    summary: str
+    docs: dict[str, Any]
+    calls: tuple[CallMatch, ...] = ()
+    subclasses: tuple[SubclassMatch, ...] = ()
+    env: tuple[EnvMatch, ...] = ()
+    examples: tuple[Example, ...] = ()
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    prefix: str
+    title: str
+
+
+@dataclass
+class Catalogue:
+    families: dict[str, Family]
+    taxonomy: dict[str, dict[str, str]]
+    rules: dict[str, Rule] = field(default_factory=dict)
+
+    def by_name(self, name: str) -> Rule | None:
+        for rule in self.rules.values():
+            if rule.name == name:
+                return rule
+        return None
+
+    def lookup(self, key: str) -> Rule | None:
+        """A rule by id (case-insensitive) or kebab-case name."""
+        return self.rules.get(key.upper()) or self.by_name(key.lower())
+
+    def select(self, token: str) -> list[str]:
+        """Rule ids that a --select/--ignore token names: an id, an id prefix, a family or rule name."""
+        upper = token.upper()
+        if token.lower() in self.families:
+            return sorted(r.id for r in self.rules.values() if r.family == token.lower())
+        named = self.by_name(token.lower())
+        if named:
+            return [named.id]
+        return sorted(rid for rid in self.rules if rid.startswith(upper))
+
+
+def catalogue_dir() -> Path:
+    """Where the catalogue lives: inside the installed package, or beside it in a source checkout."""
+    package_dir = Path(__file__).resolve().parent
+    for candidate in (package_dir / "rules", package_dir.parent / "rules"):
+        if (candidate / "families.toml").is_file():
+            return candidate
+    raise CatalogueError(f"rule catalogue not found next to {package_dir}")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogueError(f"{path}: cannot read rule file: {exc}") from exc
+
+
+class _Fields:
+    """Typed access to a TOML table that names the file in every error."""
+
+    def __init__(self, where: str, table: dict[str, Any]):
+        self.where = where
+        self.table = table
+
+    def fail(self, message: str) -> CatalogueError:
+        return CatalogueError(f"{self.where}: {message}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], required: bool = True, default: Any = None) -> Any:
+        if key not in self.table:
+            if required:
+                raise self.fail(f"missing required field '{key}'")
+            return default
+        value = self.table[key]
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+            raise self.fail(f"field '{key}' has the wrong type ({type(value).__name__})")
+        return value
+
+    def strings(self, key: str, required: bool = True) -> tuple[str, ...]:
+        value = self.get(key, list, required, [])
+        if not all(isinstance(item, str) for item in value):
+            raise self.fail(f"field '{key}' must be a list of strings")
+        return tuple(value)
+
+    def only(self, allowed: set[str]) -> None:
+        unknown = sorted(set(self.table) - allowed)
+        if unknown:
+            raise self.fail(f"unknown field(s) {', '.join(unknown)}")
+
+
+_RULE_FIELDS = {
+    "id", "name", "family", "severity", "precision", "cwe", "atlas", "owasp_ml", "sdl",
+    "summary", "docs", "match", "example",
+}
+_DOC_FIELDS = {"what", "why", "unsafe", "safe", "references", "known_limits"}
+
+
+def _parse_arg(where: str, table: dict[str, Any]) -> ArgCheck:
+    f = _Fields(where, table)
+    f.only({"name", "position", "check", "message", "unknown", "safe"})
+    check = f.get("check", str)
+    if check not in ARG_CHECKS:
+        raise f.fail(f"check '{check}' is not one of {', '.join(ARG_CHECKS)}")
+    unknown = f.get("unknown", str, required=False, default="pass")
+    if unknown not in ("flag", "pass"):
+        raise f.fail("unknown must be 'flag' or 'pass'")
+    safe = f.strings("safe", required=check == "not-in")
+    return ArgCheck(
+        name=f.get("name", str),
+        position=f.get("position", int, required=False),
+        check=check,
+        message=f.get("message", str),
+        unknown=unknown,
+        safe=safe,
+    )
+
+
+def _qualified(f: _Fields, names: tuple[str, ...], key: str) -> tuple[str, ...]:
+    for name in names:
+        if not _QNAME_RE.match(name):
+            raise f.fail(f"'{name}' in '{key}' is not a dotted qualified name")
+    return names
+
+
+def _parse_match(where: str, table: dict[str, Any]):
+    f = _Fields(where, table)
+    kinds = [key for key in ("calls", "subclasses", "env") if key in table]
+    if len(kinds) != 1:
+        raise f.fail("each [[match]] needs exactly one of 'calls', 'subclasses' or 'env'")
+    kind = kinds[0]
+    if kind == "calls":
+        f.only({"calls", "message", "args"})
+        raw_args = f.get("args", list, required=False, default=[])
+        args = tuple(_parse_arg(f"{where}.args[{i}]", a) for i, a in enumerate(raw_args))
+        message = f.get("message", str, required=not args, default="")
+        return CallMatch(_qualified(f, f.strings("calls"), "calls"), message, args)
+    if kind == "subclasses":
+        f.only({"subclasses", "message", "unless_defines"})
+        return SubclassMatch(
+            _qualified(f, f.strings("subclasses"), "subclasses"),
+            f.get("message", str),
+            f.strings("unless_defines", required=False),
+        )
+    f.only({"env", "enabling", "message"})
+    return EnvMatch(f.strings("env"), tuple(v.lower() for v in f.strings("enabling")), f.get("message", str))
+
+
+def _parse_rule(path: Path, data: dict[str, Any], families: dict[str, Family], taxonomy) -> Rule:
+    f = _Fields(str(path), data)
+    f.only(_RULE_FIELDS)
+    rule_id = f.get("id", str)
+    name = f.get("name", str)
+    family = f.get("family", str)
+    if not _ID_RE.match(rule_id):
+        raise f.fail(f"id '{rule_id}' must look like LOAD001 (capitals then three digits)")
+    if not _NAME_RE.match(name):
+        raise f.fail(f"name '{name}' must be kebab-case")
+    if family not in families:
+        raise f.fail(f"unknown family '{family}' (known: {', '.join(sorted(families))})")
+    if not rule_id.startswith(families[family].prefix):
+        raise f.fail(f"id '{rule_id}' must start with the family prefix '{families[family].prefix}'")
+    if path.stem != name or path.parent.name != family:
+        raise f.fail(f"file must be rules/{family}/{name}.toml")
+    severity = f.get("severity", str)
+    if severity not in SEVERITIES:
+        raise f.fail(f"severity '{severity}' is not one of {', '.join(SEVERITIES)}")
+    precision = f.get("precision", str)
+    if precision not in PRECISIONS:
+        raise f.fail(f"precision '{precision}' is not one of {', '.join(PRECISIONS)}")
+    cwe, atlas, owasp = f.strings("cwe"), f.strings("atlas"), f.strings("owasp_ml")
+    for key, ids in (("cwe", cwe), ("atlas", atlas), ("owasp_ml", owasp)):
+        for ident in ids:
+            if ident not in taxonomy[key]:
+                raise f.fail(f"{key} id '{ident}' is not declared in rules/taxonomy.toml")
+    docs = _Fields(f"{path} [docs]", f.get("docs", dict))
+    docs.only(_DOC_FIELDS)
+    for key in ("what", "why", "unsafe", "safe"):
+        docs.get(key, str)
+    if not docs.strings("references"):
+        raise docs.fail("needs at least one reference")
+    matches = [_parse_match(f"{path} match[{i}]", m) for i, m in enumerate(f.get("match", list, required=False, default=[]))]
+    examples = []
+    for i, raw in enumerate(f.get("example", list, required=False, default=[])):
+        ex = _Fields(f"{path} example[{i}]", raw)
+        ex.only({"verdict", "code"})
+        verdict = ex.get("verdict", str)
+        if verdict not in VERDICTS:
+            raise ex.fail(f"verdict '{verdict}' is not one of {', '.join(VERDICTS)}")
+        examples.append(Example(verdict, ex.get("code", str)))
+    return Rule(
+        id=rule_id,
+        name=name,
+        family=family,
+        severity=severity,
+        precision=precision,
+        cwe=cwe,
+        atlas=atlas,
+        owasp_ml=owasp,
+        sdl=f.get("sdl", str),
+        summary=f.get("summary", str),
+        docs=dict(docs.table),
+        calls=tuple(m for m in matches if isinstance(m, CallMatch)),
+        subclasses=tuple(m for m in matches if isinstance(m, SubclassMatch)),
+        env=tuple(m for m in matches if isinstance(m, EnvMatch)),
+        examples=tuple(examples),
+        path=str(path),
+    )
+
+
+def load_catalogue(directory: Path | None = None) -> Catalogue:
+    """Load and validate every rule; raise CatalogueError on the first malformed file."""
+    root = directory or catalogue_dir()
+    families = {}
+    for name, table in _read_toml(root / "families.toml").items():
+        f = _Fields(f"{root / 'families.toml'} [{name}]", table)
+        f.only({"prefix", "title"})
+        families[name] = Family(name, f.get("prefix", str), f.get("title", str))
+    raw_taxonomy = _read_toml(root / "taxonomy.toml")
+    taxonomy = {key: dict(raw_taxonomy.get(key, {})) for key in ("cwe", "atlas", "owasp_ml")}
+    catalogue = Catalogue(families, taxonomy)
+    for path in sorted(root.glob("*/*.toml")):
+        rule = _parse_rule(path, _read_toml(path), families, taxonomy)
+        for other in catalogue.rules.values():
+            if other.id == rule.id or other.name == rule.name:
+                raise CatalogueError(f"{path}: id or name clashes with {other.path}")
+        catalogue.rules[rule.id] = rule
+    return catalogue

@@ -1,0 +1,103 @@
+"""Turn a file's bytes into source text and a libcst module, or a clear reason why not.
+
+Hostile input must never crash or hang the run: NUL bytes, undecodable bytes,
+huge files and pathologically deep expressions all become a `ParseFailure`.
+libcst recurses on the C stack (Rust) and the Python stack; deep trees can
+overflow either (LibCST#619, #1178), so parsing runs in a worker thread with a
+large stack and a raised recursion limit.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+import tokenize
+from dataclasses import dataclass
+
+import libcst as cst
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+_STACK_BYTES = 512 * 1024 * 1024
+_RECURSION_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class ParseFailure:
+    message: str
+    line: int = 1
+    column: int = 1
+
+
+def decode(data: bytes) -> str | ParseFailure:
+    """Decode source bytes honouring a PEP 263 coding cookie and a UTF-8 BOM."""
+    if len(data) > MAX_FILE_BYTES:
+        return ParseFailure(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; not analysed")
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        return ParseFailure("file contains NUL bytes; not analysed as Python source", line)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        return ParseFailure(f"invalid encoding declaration: {exc.msg}", exc.lineno or 1)
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        line = 1
+        if isinstance(exc, UnicodeDecodeError):
+            line = data.count(b"\n", 0, exc.start) + 1
+        return ParseFailure(f"cannot decode file as {encoding}: {exc.reason if hasattr(exc, 'reason') else exc}", line)
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def parse(text: str) -> cst.Module | ParseFailure:
+    """Parse with libcst; call inside `run_guarded` so deep trees cannot overflow the stack."""
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        message = str(exc).splitlines()[0] if str(exc) else "syntax error"
+        hint = " (Python 2 code?)" if _looks_like_python2(text) else ""
+        return ParseFailure(f"syntax error: {message}{hint}", exc.raw_line or 1, (exc.raw_column or 0) + 1)
+    except RecursionError:
+        return ParseFailure("expression nesting too deep to analyse")
+    except (MemoryError, ValueError, TypeError) as exc:  # libcst raises these on some malformed input
+        return ParseFailure(f"cannot parse file: {type(exc).__name__}: {exc}")
+
+
+def _looks_like_python2(text: str) -> bool:
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("print ") and not stripped.startswith("print ("):
+            return True
+        if stripped.startswith("exec ") or " ur\"" in stripped or "except " in stripped and ", e:" in stripped:
+            return True
+    return False
+
+
+def run_guarded(function, *args):
+    """Run `function(*args)` in a thread with a large stack and a raised recursion limit.
+
+    Returns (result, None) or (None, exception); never raises. One file is analysed
+    at a time per process, so changing the process-wide recursion limit is safe.
+    """
+    outcome: list = []
+
+    def target() -> None:
+        old_limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(old_limit, _RECURSION_LIMIT))
+        try:
+            outcome.append((function(*args), None))
+        except BaseException as exc:  # noqa: BLE001 - reported as a diagnostic by the caller
+            outcome.append((None, exc))
+        finally:
+            sys.setrecursionlimit(old_limit)
+
+    previous = threading.stack_size()
+    threading.stack_size(_STACK_BYTES)
+    try:
+        worker = threading.Thread(target=target, daemon=True)
+        worker.start()
+    finally:
+        threading.stack_size(previous)
+    worker.join()
+    return outcome[0] if outcome else (None, RuntimeError("analysis thread stopped unexpectedly"))
