@@ -21,6 +21,7 @@ from .suppressions import Suppression, covers, parse_comment
 
 PARSE_ERROR = "MLS001"
 UNUSED_SUPPRESSION = "MLS002"
+PATHOLOGICAL_TIMEOUT = 5.0  # seconds for a file whose nesting looks hostile
 
 
 @dataclass
@@ -40,10 +41,15 @@ class Analyzer:
             return self._failure(path, text, "")
         if not self.prefilter.wants(text):
             return []
-        result, error = source.run_guarded(self._analyze_text, path, text)
+        if source.looks_pathological(text):
+            result, error = source.run_in_child(self._analyze_text, (path, text), PATHOLOGICAL_TIMEOUT)
+        else:
+            result, error = source.run_guarded(self._analyze_text, path, text)
         if error is not None:
             if isinstance(error, RecursionError):
                 failure = source.ParseFailure("expression nesting too deep to analyse")
+            elif isinstance(error, TimeoutError):
+                failure = source.ParseFailure(f"expression nesting too deep to analyse: {error}")
             else:
                 failure = source.ParseFailure(f"internal error while analysing: {type(error).__name__}: {error}")
             return self._failure(path, failure, text)
@@ -80,9 +86,7 @@ class Analyzer:
         suppressions = []
         for comment in comment_nodes:
             line, column = spans[id(comment)][:2]
-            parsed = parse_comment(comment.value, line, column + 1)
-            if parsed is not None:
-                suppressions.append(parsed)
+            suppressions.append(parse_comment(comment.value, line, column + 1))
         return findings + self._apply_suppressions(path, findings, suppressions, lines, spans, raw)
 
     def _finding(self, path: str, module: cst.Module, raw: RawFinding, spans, lines: list[str]) -> Finding:
@@ -116,7 +120,9 @@ class Analyzer:
             return unused
         known = self.catalogue.rules
         for suppression in suppressions:
-            if suppression.rules:
+            if suppression.malformed:
+                detail = "malformed; write `# mllint-sec: ignore[RULE, ...] -- reason`"
+            elif suppression.rules:
                 stale = [r for r in suppression.rules if r not in suppression.used and (r in self.enabled or r not in known)]
                 if not stale:
                     continue
@@ -127,10 +133,11 @@ class Analyzer:
             else:
                 detail = "no finding here"
             line_text = lines[suppression.line - 1].rstrip() if suppression.line <= len(lines) else ""
+            kind = "invalid" if suppression.malformed else "unused"
             unused.append(
                 Finding(
                     UNUSED_SUPPRESSION, path, suppression.line, suppression.column, suppression.line,
-                    suppression.end_column, f"unused suppression comment: {detail}", line_text,
+                    suppression.end_column, f"{kind} suppression comment: {detail}", line_text,
                     known[UNUSED_SUPPRESSION].severity, statement_text=normalise(suppression.text),
                 )
             )

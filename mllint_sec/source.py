@@ -10,6 +10,7 @@ large stack and a raised recursion limit.
 from __future__ import annotations
 
 import io
+import re
 import sys
 import threading
 import tokenize
@@ -101,3 +102,70 @@ def run_guarded(function, *args):
         threading.stack_size(previous)
     worker.join()
     return outcome[0] if outcome else (None, RuntimeError("analysis thread stopped unexpectedly"))
+
+
+_STRUCTURE = re.compile(r"[()\[\]{}\n]")
+_OPERATORS = re.compile(r"[-+*/%@&|^~.<>]|\b(?:and|or|not|if|lambda)\b")
+_STATEMENT_START = ("def ", "class ", "import ", "from ", "@", "async def ")
+# libcst's parse time grows much faster than linearly with expression depth
+# (a 1,000-term `+` chain takes 0.4 s, 4,000 terms 18 s), so text beyond these
+# bounds is analysed in a child process with a time limit.
+DEPTH_BOUND = 100
+CHAIN_BOUND = 800
+
+
+def looks_pathological(text: str) -> bool:
+    """Cheap upper bound on expression depth: bracket nesting, operators in one logical line."""
+    depth = 0
+    start = 0
+    for match in _STRUCTURE.finditer(text):
+        char = match.group()
+        if char == "\n":
+            end = match.start()
+            if depth > 0 and not text.startswith(_STATEMENT_START, match.end()):
+                continue
+            depth = 0
+            if end - start > CHAIN_BOUND and len(_OPERATORS.findall(text, start, end)) > CHAIN_BOUND:
+                return True
+            start = match.end()
+        elif char in "([{":
+            depth += 1
+            if depth > DEPTH_BOUND:
+                return True
+        elif depth > 0:
+            depth -= 1
+    return len(text) - start > CHAIN_BOUND and len(_OPERATORS.findall(text, start)) > CHAIN_BOUND
+
+
+def run_in_child(function, args: tuple, timeout: float):
+    """Run `function(*args)` in a forked child; (result, None), or (None, TimeoutError) after `timeout` s.
+
+    Used only for files that look pathological: the native parser holds the GIL,
+    so a slow parse can only be stopped by killing its process.
+    """
+    import multiprocessing
+
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:  # pragma: no cover - no fork (Windows): run in process
+        return run_guarded(function, *args)
+    receiver, sender = context.Pipe(duplex=False)
+
+    def child() -> None:
+        sender.send(run_guarded(function, *args))
+        sender.close()
+
+    process = context.Process(target=child, daemon=True)
+    process.start()
+    sender.close()
+    try:
+        if receiver.poll(timeout):
+            return receiver.recv()
+        return None, TimeoutError(f"analysis took longer than {timeout:g} s")
+    except (EOFError, OSError) as exc:
+        return None, RuntimeError(f"analysis process died: {exc}")
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receiver.close()

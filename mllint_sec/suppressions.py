@@ -6,8 +6,10 @@ import re
 from dataclasses import dataclass, field
 
 _COMMENT = re.compile(
-    r"#\s*mllint-sec:\s*ignore(?:\[(?P<rules>[^\]]*)\])?(?:\s*--\s*(?P<reason>.*\S))?\s*$"
+    r"#\s*mllint-sec:\s*ignore(?:\[(?P<rules>[^\]]*)\])?"
+    r"(?:\s*--\s*(?P<reason>[^#]*[^#\s]))?\s*(?:#.*)?$"
 )
+_RULE_ID = re.compile(r"^[A-Z]+[0-9]{3}$")
 
 
 @dataclass
@@ -19,15 +21,20 @@ class Suppression:
     reason: str | None
     used: set[str] = field(default_factory=set)
     text: str = ""
+    malformed: bool = False
 
 
-def parse_comment(text: str, line: int, column: int) -> Suppression | None:
+def parse_comment(text: str, line: int, column: int) -> Suppression:
+    """A comment holding the marker; `malformed` when it does not follow the syntax (never silently dropped)."""
     match = _COMMENT.search(text)
+    end = column + len(text)
     if match is None:
-        return None
+        return Suppression(line, column, end, (), None, text=text.strip(), malformed=True)
     rules = tuple(r.strip().upper() for r in (match.group("rules") or "").split(",") if r.strip())
-    return Suppression(line, column, column + len(text), rules, match.group("reason"), text=text.strip())
+    if match.group("rules") is not None and (not rules or not all(_RULE_ID.match(r) for r in rules)):
+        return Suppression(line, column, end, (), None, text=text.strip(), malformed=True)
+    return Suppression(line, column, end, rules, match.group("reason"), text=text.strip())
 
 
 def covers(suppression: Suppression, rule_id: str) -> bool:
-    return not suppression.rules or rule_id in suppression.rules
+    return not suppression.malformed and (not suppression.rules or rule_id in suppression.rules)

@@ -1,0 +1,174 @@
+"""Command line: `mllint-sec check | rules | explain`.
+
+Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 a usage
+or configuration error (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .catalogue import SEVERITIES, CatalogueError, load_catalogue
+from .config import ConfigError
+from .report import json_report, text
+from .runner import Options, run
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+def _fail(message: str) -> None:
+    click.echo(f"mllint-sec: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+class _OneLineErrors(click.Group):
+    """Usage errors as one `mllint-sec: error: ...` line with exit code 2, as configuration errors are."""
+
+    def main(self, *args, **kwargs):
+        standalone = kwargs.pop("standalone_mode", True)
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+            sys.exit(EXIT_CLEAN)
+        except click.ClickException as exc:
+            if not standalone:
+                raise
+            _fail(exc.format_message())
+        except click.exceptions.Abort:
+            _fail("aborted")
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="mllint-sec")
+def main() -> None:
+    """Security linter for machine-learning repositories."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--select", multiple=True, help="Only these rules: ids, id prefixes, family or rule names (comma-separated).")
+@click.option("--ignore", multiple=True, help="Skip these rules (added to the configuration's ignore list).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--fail-on", type=click.Choice(SEVERITIES, case_sensitive=False), help="Lowest severity that fails the run [default: low].")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), help="Use this configuration file.")
+@click.option("--show-suppressed", is_flag=True, help="Also list suppressed findings in text output.")
+def check(paths, select, ignore, output_format, output, exit_zero, fail_on, config_file, show_suppressed) -> None:
+    """Scan PATHS (default: the current directory) for ML security problems."""
+    if select and not _split(select):
+        _fail("--select names no rule")
+    options = Options(
+        paths=list(paths) or [Path(".")],
+        select=_split(select) if select else None,
+        ignore=_split(ignore),
+        config_file=config_file,
+        fail_on=fail_on,
+    )
+    try:
+        result = run(options)
+    except (ConfigError, CatalogueError) as exc:
+        _fail(str(exc))
+        return
+    report = json_report.render(result) if output_format == "json" else text.render(result, show_suppressed)
+    if output is not None:
+        try:
+            output.write_text(report, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot write {output}: {exc.strerror or exc}")
+        if output_format != "text":
+            click.echo(text.summary(result), err=True)
+    else:
+        click.echo(report, nl=False)
+    if result.failing() and not exit_zero:
+        sys.exit(EXIT_FINDINGS)
+
+
+@main.command("rules")
+def list_rules() -> None:
+    """List every rule: id, name, severity and summary."""
+    try:
+        catalogue = load_catalogue()
+    except CatalogueError as exc:
+        _fail(str(exc))
+        return
+    rows = sorted(catalogue.rules.values(), key=lambda r: r.id)
+    name_width = max(len(r.name) for r in rows)
+    for rule in rows:
+        click.echo(f"{rule.id:<8} {rule.name:<{name_width}}  {rule.severity:<8}  {rule.summary}")
+
+
+@main.command()
+@click.argument("rule")
+def explain(rule: str) -> None:
+    """Print the documentation of RULE (an id such as LOAD003, or a name)."""
+    try:
+        catalogue = load_catalogue()
+    except CatalogueError as exc:
+        _fail(str(exc))
+        return
+    found = catalogue.lookup(rule)
+    if found is None:
+        _fail(f"unknown rule '{rule}' (see `mllint-sec rules`)")
+        return
+    click.echo(render_docs(found, catalogue))
+
+
+def render_docs(rule, catalogue) -> str:
+    """The rule's documentation as Markdown (also used for SARIF help)."""
+    docs = rule.docs
+    taxonomy = catalogue.taxonomy
+
+    def names(key: str, ids) -> str:
+        return ", ".join(f"{i} ({taxonomy[key][i]})" for i in ids) or "none"
+
+    parts = [
+        f"# {rule.id} {rule.name}",
+        "",
+        rule.summary,
+        "",
+        f"Severity: {rule.severity}. Precision: {rule.precision}. Family: {rule.family}.",
+        f"CWE: {names('cwe', rule.cwe)}",
+        f"MITRE ATLAS: {names('atlas', rule.atlas)}",
+        f"OWASP ML Top 10: {names('owasp_ml', rule.owasp_ml)}",
+        f"SDL practice: {rule.sdl}",
+        "",
+        "## What it does",
+        "",
+        docs["what"].strip(),
+        "",
+        "## Why it matters",
+        "",
+        docs["why"].strip(),
+        "",
+        "## Unsafe example",
+        "",
+        "```python",
+        docs["unsafe"].strip("\n"),
+        "```",
+        "",
+        "## Use instead",
+        "",
+        "```python",
+        docs["safe"].strip("\n"),
+        "```",
+    ]
+    if docs.get("known_limits"):
+        parts += ["", "## Known limits", "", docs["known_limits"].strip()]
+    parts += ["", "## Suppression", "", f"`# mllint-sec: ignore[{rule.id}] -- reason` on the reported line."]
+    parts += ["", "## References", ""] + [f"- {ref}" for ref in docs["references"]]
+    return "\n".join(textwrap.dedent(p) for p in parts) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,170 @@
+"""`[tool.mllint-sec]` in pyproject.toml: found from the scanned path upward, validated strictly.
+
+Keys: select, ignore, exclude, extend-exclude, per-file-ignores, fail-on. An
+unknown key, a wrong type or an unknown rule is a `ConfigError` (exit code 2),
+never silently ignored. Command-line flags override the file.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .catalogue import SEVERITIES, Catalogue
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SECTION = "mllint-sec"
+DEFAULT_FAIL_ON = "low"
+
+
+class ConfigError(Exception):
+    """A configuration or usage problem, reported in one line with exit code 2."""
+
+
+@dataclass
+class Config:
+    path: Path | None = None  # the file the settings came from
+    root: Path | None = None  # its directory: patterns are relative to it
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    extend_exclude: list[str] = field(default_factory=list)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    fail_on: str = DEFAULT_FAIL_ON
+
+
+_LIST_KEYS = {"select", "ignore", "exclude", "extend-exclude"}
+_KEYS = _LIST_KEYS | {"per-file-ignores", "fail-on"}
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+
+
+def _section(path: Path, data: dict[str, Any], explicit: bool) -> dict[str, Any] | None:
+    tool = data.get("tool", {})
+    if isinstance(tool, dict) and SECTION in tool:
+        section = tool[SECTION]
+        if not isinstance(section, dict):
+            raise ConfigError(f"{path}: [tool.{SECTION}] must be a table")
+        return section
+    if explicit and path.name != "pyproject.toml":
+        return data  # a standalone mllint-sec.toml holds the keys at top level
+    return None
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest pyproject.toml with a [tool.mllint-sec] table, from `start` upward."""
+    current = start.resolve()
+    if current.is_file():
+        current = current.parent
+    for directory in (current, *current.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file() and _section(candidate, _read(candidate), explicit=False) is not None:
+            return candidate
+    return None
+
+
+def load_config(path: Path | None, catalogue: Catalogue, explicit: bool = False) -> Config:
+    if path is None:
+        return Config()
+    section = _section(path, _read(path), explicit)
+    if section is None:
+        if explicit:
+            raise ConfigError(f"{path}: no [tool.{SECTION}] table")
+        return Config()
+    where = f"{path} [tool.{SECTION}]"
+    unknown = sorted(set(section) - _KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key '{unknown[0]}' (known: {', '.join(sorted(_KEYS))})")
+    config = Config(path=path, root=path.parent)
+    for key in _LIST_KEYS:
+        if key in section:
+            value = section[key]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}: '{key}' must be a list of strings")
+            setattr(config, key.replace("-", "_"), list(value))
+    if "fail-on" in section:
+        config.fail_on = check_severity(section["fail-on"], f"{where}: 'fail-on'")
+    if "per-file-ignores" in section:
+        table = section["per-file-ignores"]
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: 'per-file-ignores' must be a table of pattern = [rules]")
+        for pattern, rules in table.items():
+            if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
+                raise ConfigError(f"{where}: per-file-ignores '{pattern}' must be a list of rule ids")
+            config.per_file_ignores[pattern] = list(rules)
+    for key, tokens in (("select", config.select), ("ignore", config.ignore)):
+        resolve_tokens(tokens, catalogue, f"{where}: '{key}'")
+    for pattern, tokens in config.per_file_ignores.items():
+        resolve_tokens(tokens, catalogue, f"{where}: per-file-ignores '{pattern}'")
+    return config
+
+
+def check_severity(value: Any, where: str) -> str:
+    if not isinstance(value, str) or value.lower() not in SEVERITIES:
+        raise ConfigError(f"{where} must be one of {', '.join(SEVERITIES)}")
+    return value.lower()
+
+
+def resolve_tokens(tokens: list[str], catalogue: Catalogue, where: str) -> set[str]:
+    """Rule ids named by ids, id prefixes, family names or rule names; unknown tokens are errors."""
+    found: set[str] = set()
+    for token in tokens:
+        ids = catalogue.select(token.strip())
+        if not ids:
+            raise ConfigError(f"{where}: '{token}' matches no rule (see `mllint-sec rules`)")
+        found.update(ids)
+    return found
+
+
+@functools.lru_cache(maxsize=512)
+def _glob(pattern: str) -> re.Pattern[str]:
+    """Gitignore-style glob: `*` and `?` stay within one path segment, `**` spans segments."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        out.append({"*": "[^/]*", "?": "[^/]"}.get(char, re.escape(char)))
+        i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def path_matches(relative: str, pattern: str) -> bool:
+    """Gitignore-flavoured matching of a POSIX path relative to the config root.
+
+    A pattern without '/' matches any path component (`notebooks`, `*.ipynb`);
+    one with '/' is anchored at the root (`tests/**`, `src/legacy/*.py`); a match
+    on a directory covers everything beneath it.
+    """
+    pattern = pattern.strip().rstrip("/")
+    if not pattern:
+        return False
+    parts = PurePosixPath(relative).parts
+    if "/" not in pattern:
+        compiled = _glob(pattern)
+        return any(compiled.match(part) for part in parts)
+    compiled = _glob(pattern.lstrip("/"))
+    return any(compiled.match("/".join(parts[:depth])) for depth in range(1, len(parts) + 1))

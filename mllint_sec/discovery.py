@@ -1,0 +1,115 @@
+"""Which files a run scans, in a deterministic order.
+
+Inside a git work tree the list comes from git itself (`ls-files --cached
+--others --exclude-standard`), so .gitignore, nested ignores and
+core.excludesFile behave exactly as git does. Outside git, a directory walk.
+Either way: default excludes, configured excludes, no symlinks (a symlink's
+target is scanned where it lives when it is inside the scanned tree; one that
+points outside is never followed).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Config, path_matches
+
+PYTHON_SUFFIXES = (".py",)
+DEFAULT_EXCLUDES = (
+    ".git", ".hg", ".svn", ".venv", "venv", ".env", "env", "node_modules", "build", "dist",
+    "__pycache__", "site-packages", ".tox", ".nox", ".eggs", "*.egg-info", ".mypy_cache",
+    ".ruff_cache", ".pytest_cache", "__pypackages__", ".ipynb_checkpoints",
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    path: Path  # absolute
+    display: str  # relative to the scan root, POSIX separators
+
+
+def _git_files(directory: Path) -> list[Path] | None:
+    """Files git would track under `directory`, or None when it is not in a work tree."""
+    try:
+        import git  # gitpython; imported lazily, it costs ~0.1 s
+    except ImportError:  # pragma: no cover - gitpython without a git binary
+        return None
+    directory = directory.resolve()
+    try:
+        repo = git.Repo(directory, search_parent_directories=True)
+        if repo.bare:
+            return None
+        output = repo.git.ls_files("-z", "--cached", "--others", "--exclude-standard", "--", str(directory))
+        top = Path(repo.working_tree_dir)
+    except Exception:  # noqa: BLE001 - not a repository, or git unusable: fall back to walking
+        return None
+    # ls-files prints paths relative to the current directory of the git process (the repo top).
+    return [top / item for item in output.split("\0") if item]
+
+
+def _walk(directory: Path, excluded) -> list[Path]:
+    found = []
+    for current, dirnames, filenames in os.walk(directory, followlinks=False):
+        base = Path(current)
+        dirnames[:] = [d for d in dirnames if not excluded(base / d)]
+        found.extend(base / name for name in filenames)
+    return found
+
+
+class Discovery:
+    def __init__(self, config: Config, scan_root: Path, suffixes: tuple[str, ...] = PYTHON_SUFFIXES):
+        self.config = config
+        self.scan_root = scan_root.resolve()
+        self.suffixes = suffixes
+        self.config_root = (config.root or self.scan_root).resolve()
+        # As in Ruff: `exclude` replaces the defaults, `extend-exclude` adds to them.
+        self.patterns = list(config.exclude or DEFAULT_EXCLUDES) + list(config.extend_exclude)
+
+    def excluded(self, path: Path) -> bool:
+        try:
+            relative = path.resolve().relative_to(self.config_root).as_posix()
+        except ValueError:
+            relative = path.name
+        return any(path_matches(relative, pattern) for pattern in self.patterns)
+
+    def display(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.scan_root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def targets(self, paths: list[Path]) -> tuple[list[Target], list[str]]:
+        """(files to scan, problems such as missing paths)."""
+        chosen: dict[str, Target] = {}
+        problems = []
+        for given in paths:
+            if given.is_symlink() and not self._inside(given):
+                problems.append(f"{given}: symlink outside the scanned tree; not followed")
+                continue
+            if given.is_file():
+                if not self.excluded(given):
+                    self._add(chosen, given)
+                continue
+            if not given.is_dir():
+                problems.append(f"{given}: no such file or directory")
+                continue
+            files = _git_files(given)
+            if files is None:
+                files = _walk(given, self.excluded)
+            for path in files:
+                if path.suffix in self.suffixes and not path.is_symlink() and path.is_file() and not self.excluded(path):
+                    self._add(chosen, path)
+        return [chosen[key] for key in sorted(chosen)], problems
+
+    def _inside(self, path: Path) -> bool:
+        try:
+            path.resolve().relative_to(self.scan_root)
+            return True
+        except ValueError:
+            return False
+
+    def _add(self, chosen: dict[str, Target], path: Path) -> None:
+        target = Target(path.resolve() if not path.is_symlink() else path.absolute(), self.display(path))
+        chosen.setdefault(target.display, target)

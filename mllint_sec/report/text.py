@@ -1,0 +1,39 @@
+"""Human-readable output: `path:line:col: RULE [severity] message`, the source line, a summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ..catalogue import SEVERITIES
+from ..runner import RunResult
+
+
+def render(result: RunResult, show_suppressed: bool = False) -> str:
+    out: list[str] = []
+    for finding in result.findings:
+        if finding.suppressed and not show_suppressed:
+            continue
+        mark = " (suppressed)" if finding.suppressed else ""
+        out.append(
+            f"{finding.path}:{finding.line}:{finding.column}: {finding.rule_id} [{finding.severity}] "
+            f"{finding.message}{mark}"
+        )
+        if finding.snippet:
+            out.append(f"    {finding.snippet.strip()}")
+    for problem in result.problems:
+        out.append(f"warning: {problem}")
+    out.append(summary(result))
+    return "\n".join(out) + "\n"
+
+
+def summary(result: RunResult) -> str:
+    active = result.active
+    suppressed = len(result.findings) - len(active)
+    files = f"{result.files_scanned} file{'s' if result.files_scanned != 1 else ''}"
+    tail = f"; {suppressed} suppressed" if suppressed else ""
+    if not active:
+        return f"No findings in {files}{tail}."
+    counts = Counter(f.severity for f in active)
+    by_severity = ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts[s])
+    noun = "finding" if len(active) == 1 else "findings"
+    return f"Found {len(active)} {noun} ({by_severity}) in {files}{tail}."

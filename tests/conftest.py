@@ -1,0 +1,63 @@
+"""Shared fixtures: run the CLI in-process and build tiny fake repositories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mllint_sec.cli import main
+
+
+@pytest.fixture
+def cli():
+    """cli(*args) -> click Result; stdout and stderr are kept apart."""
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(main, [str(arg) for arg in args], catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def scan(cli):
+    """scan(*args) -> (parsed JSON report, exit code) of `check --format json *args`."""
+
+    def run(*args):
+        result = cli("check", "--format", "json", *args)
+        assert result.exit_code in (0, 1), result.output
+        return json.loads(result.stdout), result.exit_code
+
+    return run
+
+
+@pytest.fixture
+def write():
+    """write(root, {"rel/path.py": "text"}) creates the files (and folders) under root."""
+
+    def make(root: Path, files: dict[str, str]) -> Path:
+        for relative, text in files.items():
+            path = root / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        return root
+
+    return make
+
+
+def one_error_line(result) -> str:
+    """Assert a usage/configuration error: exit 2, one stderr line, no traceback; return it."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("mllint-sec: error:"), lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def error_line():
+    return one_error_line
