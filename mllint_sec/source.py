@@ -9,6 +9,7 @@ large stack and a raised recursion limit.
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import sys
@@ -56,8 +57,23 @@ def parse(text: str) -> cst.Module | ParseFailure:
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
-        message = str(exc).splitlines()[0] if str(exc) else "syntax error"
         hint = " (Python 2 code?)" if _looks_like_python2(text) else ""
+        # libcst's messages are terse ("Syntax Error @ 3:16."); CPython's compiler,
+        # asked only on failure and only to build an AST, says what is wrong and where.
+        try:
+            compile(text, "<scanned>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        except SyntaxError as better:
+            if better.lineno:
+                return ParseFailure(f"syntax error: {better.msg}{hint}", better.lineno, better.offset or 1)
+        except (RecursionError, MemoryError, ValueError):
+            pass
+        else:
+            return ParseFailure(
+                "valid Python that libcst cannot parse (a parser limit, such as more than 3,000 implicitly "
+                "concatenated strings); not analysed",
+                exc.raw_line or 1,
+            )
+        message = str(exc).splitlines()[0] if str(exc) else "syntax error"
         return ParseFailure(f"syntax error: {message}{hint}", exc.raw_line or 1, (exc.raw_column or 0) + 1)
     except RecursionError:
         return ParseFailure("expression nesting too deep to analyse")
