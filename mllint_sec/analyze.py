@@ -33,7 +33,7 @@ class Analyzer:
 
     def __post_init__(self) -> None:
         self.index = MatchIndex.build(self.catalogue, set(self.enabled))
-        self.prefilter = Prefilter(self.index.words)
+        self.prefilter = Prefilter(self.index.words, self.index.env_names)
 
     def analyze(self, path: str, data: bytes) -> list[Finding]:
         text = source.decode(data)

@@ -33,14 +33,15 @@ class MatchIndex:
     calls: dict[str, list[tuple[Rule, CallMatch]]] = field(default_factory=dict)
     subclasses: dict[str, list[tuple[Rule, SubclassMatch]]] = field(default_factory=dict)
     env: dict[str, list[tuple[Rule, EnvMatch]]] = field(default_factory=dict)
-    # Words whose presence lets a file contain a match at all (see prefilter.py).
-    words: frozenset[str] = frozenset()
+    # (root, last) word pairs whose presence lets a file contain a match at all (see prefilter.py).
+    words: frozenset[tuple[str, str]] = frozenset()
+    env_names: frozenset[str] = frozenset()
     reference_names: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, catalogue: Catalogue, rule_ids: set[str] | None = None) -> "MatchIndex":
         index = cls()
-        words: set[str] = set()
+        words: set[tuple[str, str]] = set()
         references: set[str] = set()
         for rule in catalogue.rules.values():
             if rule_ids is not None and rule.id not in rule_ids:
@@ -48,20 +49,24 @@ class MatchIndex:
             for match in rule.calls:
                 for name in match.calls:
                     index.calls.setdefault(name, []).append((rule, match))
-                    words.add(name.rsplit(".", 1)[-1])
+                    words.add(_pair(name))
                     if not match.args and name.rsplit(".", 1)[-1][:1].islower():
                         references.add(name.rsplit(".", 1)[-1])
             for match in rule.subclasses:
                 for name in match.bases:
                     index.subclasses.setdefault(name, []).append((rule, match))
-                    words.add(name.rsplit(".", 1)[-1])
+                    words.add(_pair(name))
             for match in rule.env:
                 for name in match.names:
                     index.env.setdefault(name, []).append((rule, match))
-                    words.add(name)
         index.words = frozenset(words)
+        index.env_names = frozenset(index.env)
         index.reference_names = frozenset(references)
         return index
+
+
+def _pair(qualified: str) -> tuple[str, str]:
+    return qualified.split(".", 1)[0], qualified.rsplit(".", 1)[-1]
 
 
 @dataclass

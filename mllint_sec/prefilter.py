@@ -1,11 +1,13 @@
 """Decide cheaply, from the text alone, whether a file can produce any finding.
 
-Sound by construction: every call, base class or environment switch a rule can
-match ends in a word the rule names (`load`, `read_pickle`, `Unpickler`,
-`TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`), and aliases keep that word in the file
-(`from torch import load as tl`). Doctest lines (`>>> ...` and their `...`
-continuations) are never code, so they are blanked first: in ML libraries most
-mentions of loaders live in docstring examples.
+Sound by construction: a call can only resolve to the qualified name
+`torch.serialization.load` if the file names both its root (`torch`, in an
+import) and its last part (`load`); aliases keep both words in the file
+(`from torch import load as tl`). So each rule contributes (root, last) word
+pairs, and a file is parsed only when some pair is present in full in its
+code: comments and plain string literals (docstrings included, where most
+mentions of loaders in ML libraries live) are blanked first, since they never
+hold code. f-strings and t-strings can, so they are kept.
 """
 
 from __future__ import annotations
@@ -13,24 +15,45 @@ from __future__ import annotations
 import re
 
 SUPPRESSION_MARKER = "mllint-sec:"
-_DOCTEST = re.compile(r"^[ \t]*>>>.*(?:\n[ \t]*\.\.\.(?:[ \t].*)?$)*", re.MULTILINE)
+_COMMENTS_AND_STRINGS = re.compile(
+    r"#[^\n]*"
+    r"|(?P<prefix>[A-Za-z]{0,3})"
+    r"(?:\"\"\"(?:\\[\s\S]|[^\\])*?\"\"\""
+    r"|'''(?:\\[\s\S]|[^\\])*?'''"
+    r"|\"(?:\\[\s\S]|[^\"\\\n])*\"|'(?:\\[\s\S]|[^'\\\n])*')"
+)
+
+
+def _blank(match: re.Match[str]) -> str:
+    prefix = match.group("prefix")
+    if prefix and ("f" in prefix.lower() or "t" in prefix.lower()):
+        return match.group()  # f-strings and t-strings hold code
+    return " "
+
+
+def code_only(text: str) -> str:
+    """The text with comments and plain string literals blanked."""
+    return _COMMENTS_AND_STRINGS.sub(_blank, text)
 
 
 class Prefilter:
-    def __init__(self, words: frozenset[str]):
-        self.pattern = (
-            re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words))) + r")\b") if words else None
-        )
+    """`pairs`: (root, last) words that must both appear in code; `raw_words`: words that
+    may sit inside string literals (environment variable names) and are looked for as is."""
+
+    def __init__(self, pairs: frozenset[tuple[str, str]], raw_words: frozenset[str] = frozenset()):
+        self.pairs = pairs
+        self.raw_words = raw_words
+        words = {word for pair in pairs for word in pair}
+        self.pattern = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words))) + r")\b") if words else None
+
+    def _has_pair(self, text: str) -> bool:
+        present = set(self.pattern.findall(text))
+        return any(root in present and last in present for root, last in self.pairs)
 
     def wants(self, text: str) -> bool:
         """True when the file may hold a finding or a suppression comment."""
-        if SUPPRESSION_MARKER in text:
+        if SUPPRESSION_MARKER in text or any(word in text for word in self.raw_words):
             return True
-        if self.pattern is None:
+        if self.pattern is None or not self._has_pair(text):
             return False
-        match = self.pattern.search(text)
-        if match is None:
-            return False
-        if ">>>" not in text:
-            return True
-        return self.pattern.search(_DOCTEST.sub("", text)) is not None
+        return self._has_pair(code_only(text))

@@ -175,7 +175,8 @@ class _Collector:
             self.stack.append((node, scope, statement, load))
 
     def push_children(self, node: cst.CSTNode, scope: Scope, statement: cst.CSTNode, load: bool = True) -> None:
-        for child in _children(node):
+        # Reversed, so the stack pops them in source order (`global x` before `import x`).
+        for child in reversed(list(_children(node))):
             self.stack.append((child, scope, statement, load))
 
     # --- statements -------------------------------------------------------
@@ -253,13 +254,16 @@ class _Collector:
             self.bind_target(target.target, scope, statement, ASSIGN if single_name else OTHER, node.value, node)
             if isinstance(target.target, cst.Subscript):
                 self.facts.subscript_assigns.append(Site(node, scope, statement))
-        if single_name and isinstance(node.value, (cst.Name, cst.Attribute)):
+        self.push_value(node.value, scope, statement, is_alias=single_name)
+
+    def push_value(self, value: cst.BaseExpression, scope: Scope, statement, is_alias: bool) -> None:
+        if is_alias and isinstance(value, (cst.Name, cst.Attribute)):
             # `loader = pickle.loads` is an alias: calls through it are matched; the alias
             # itself is reported only if it is never called (see matching.py).
-            self.facts.alias_values[id(node.value)] = Site(node.value, scope, statement)
-            self.push(node.value, scope, statement, load=False)
+            self.facts.alias_values[id(value)] = Site(value, scope, statement)
+            self.push(value, scope, statement, load=False)
         else:
-            self.push(node.value, scope, statement)
+            self.push(value, scope, statement)
 
     def ann_assign(self, node: cst.AnnAssign, scope, statement, load) -> None:
         if node.value is not None:
@@ -277,7 +281,7 @@ class _Collector:
         while owner.kind == "comprehension" and owner.parent is not None:
             owner = owner.parent
         self.bind_target(node.target, owner, statement, ASSIGN, node.value, node)
-        self.push(node.value, scope, statement)
+        self.push_value(node.value, scope, statement, is_alias=isinstance(node.target, cst.Name))
 
     def bind_target(self, target, scope: Scope, statement, kind: str, value, node) -> None:
         if isinstance(target, cst.Name):
