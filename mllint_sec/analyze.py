@@ -2,8 +2,8 @@
 
 A pure function of (path, bytes, enabled rules), so results can be cached by
 content hash and files spread over processes. Steps, cheapest first:
-decode -> text prefilter -> libcst parse -> one scope walk -> match -> positions
-of the reported nodes only -> suppressions.
+decode -> text prefilter -> blank irrelevant top-level blocks -> libcst parse ->
+one scope walk -> match -> positions of the reported nodes only -> suppressions.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from . import positions, scopes, source
+from . import positions, scopes, slicing, source
 from .catalogue import Catalogue
 from .findings import Finding, normalise
 from .matching import MatchIndex, RawFinding, match_file
@@ -69,7 +69,10 @@ class Analyzer:
         ]
 
     def _analyze_text(self, path: str, text: str) -> list[Finding]:
-        module = source.parse(text)
+        reduced = slicing.reduce_source(text, self.index.last_words, self.index.env_names)
+        module = source.parse(reduced) if reduced is not None else None
+        if not isinstance(module, cst.Module):
+            module = source.parse(text)  # nothing to reduce, or the reduced text did not parse
         if isinstance(module, source.ParseFailure):
             return self._failure(path, module, text)
         facts = scopes.collect(module, self.index.reference_names)

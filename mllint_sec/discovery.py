@@ -68,9 +68,11 @@ class Discovery:
         self.patterns = list(config.exclude or DEFAULT_EXCLUDES) + list(config.extend_exclude)
 
     def excluded(self, path: Path) -> bool:
-        try:
-            relative = path.resolve().relative_to(self.config_root).as_posix()
-        except ValueError:
+        absolute = os.path.abspath(path)
+        root = str(self.config_root)
+        if absolute == root or absolute.startswith(root + os.sep):
+            relative = Path(os.path.relpath(absolute, root)).as_posix()
+        else:
             relative = path.name
         return any(path_matches(relative, pattern) for pattern in self.patterns)
 

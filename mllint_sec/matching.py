@@ -18,6 +18,18 @@ from .scopes import FileFacts, Scope, Site, dotted_name
 
 _ENV_SETTERS = {"os.environ.setdefault", "os.environ.__setitem__", "os.putenv"}
 _ENV_UPDATE = "os.environ.update"
+_REDUCE_METHODS = ("__reduce__", "__reduce_ex__")
+
+
+def _can_raise(function: cst.FunctionDef) -> bool:
+    stack: list[cst.CSTNode] = [function.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Raise):
+            return True
+        if not isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            stack.extend(node.children)
+    return False
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,7 @@ class MatchIndex:
     # (root, last) word pairs whose presence lets a file contain a match at all (see prefilter.py).
     words: frozenset[tuple[str, str]] = frozenset()
     env_names: frozenset[str] = frozenset()
+    last_words: frozenset[str] = frozenset()
     reference_names: frozenset[str] = frozenset()
 
     @classmethod
@@ -60,6 +73,7 @@ class MatchIndex:
                 for name in match.names:
                     index.env.setdefault(name, []).append((rule, match))
         index.words = frozenset(words)
+        index.last_words = frozenset(last for _, last in words)
         index.env_names = frozenset(index.env)
         index.reference_names = frozenset(references)
         return index
@@ -235,10 +249,12 @@ class _FileMatcher:
     def subclass(self, site: Site) -> None:
         node = site.node
         assert isinstance(node, cst.ClassDef)
+        # An override counts only if it can refuse something: a `find_class` that ends in
+        # `return super().find_class(module, name)` with no `raise` restricts nothing.
         defined = {
             stmt.name.value
             for stmt in node.body.body
-            if isinstance(stmt, cst.FunctionDef)
+            if isinstance(stmt, cst.FunctionDef) and _can_raise(stmt)
         }
         for base in node.bases:
             for target in resolve.callee_targets(base.value, site.scope):
@@ -247,7 +263,9 @@ class _FileMatcher:
                         self.add(rule, base.value, site.statement, match.message.format(callee=target))
 
     def reference(self, site: Site) -> None:
-        if id(site.node) in self.facts.alias_values:
+        if id(site.node) in self.facts.alias_values or site.scope.name in _REDUCE_METHODS:
+            # In __reduce__ a loader is the reconstructor of bytes the object itself
+            # produced; whoever unpickles the outer pickle already runs its callables.
             return
         for target in resolve.callee_targets(site.node, site.scope):
             if not isinstance(target, str):
@@ -284,7 +302,8 @@ class _FileMatcher:
         call = site.node
         names = {t for t in targets if isinstance(t, str)}
         args = call.args
-        if names & _ENV_SETTERS and len(args) >= 2 and not args[0].keyword and not args[1].keyword:
+        setenv = isinstance(call.func, cst.Attribute) and call.func.attr.value == "setenv"  # pytest monkeypatch
+        if (names & _ENV_SETTERS or setenv) and len(args) >= 2 and not args[0].keyword and not args[1].keyword:
             self.env_set(site, args[0].value, args[1].value, site.scope, call)
         elif _ENV_UPDATE in names:
             for arg in args:

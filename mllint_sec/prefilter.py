@@ -31,6 +31,16 @@ def _blank(match: re.Match[str]) -> str:
     return " "
 
 
+def code_only_keeping_lines(text: str, keep_fstrings: bool = True) -> str:
+    """Like code_only, but blanked literals keep their line breaks; optionally blank f-strings too."""
+
+    def blank(match: re.Match[str]) -> str:
+        kept = _blank(match) if keep_fstrings else " "
+        return kept if kept != " " else " " + "\n" * match.group().count("\n")
+
+    return _COMMENTS_AND_STRINGS.sub(blank, text)
+
+
 def code_only(text: str) -> str:
     """The text with comments and plain string literals blanked."""
     return _COMMENTS_AND_STRINGS.sub(_blank, text)
@@ -54,6 +64,7 @@ class Prefilter:
         """True when the file may hold a finding or a suppression comment."""
         if SUPPRESSION_MARKER in text or any(word in text for word in self.raw_words):
             return True
-        if self.pattern is None or not self._has_pair(text):
+        # Substring tests first (C speed, a superset of whole-word matches), then words in code only.
+        if self.pattern is None or not any(root in text and last in text for root, last in self.pairs):
             return False
         return self._has_pair(code_only(text))

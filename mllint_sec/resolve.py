@@ -57,10 +57,29 @@ def callee_targets(expr: cst.BaseExpression, scope: Scope, via: list | None = No
     """The qualified names (or partials) a callee expression may refer to.
 
     `via` collects the alias right-hand sides walked through, so an alias that is
-    called is not reported again as a bare reference.
+    called is not reported again as a bare reference. Answers are memoised per
+    (expression, scope): a name rebound many times (`k = k.replace(...)`) would
+    otherwise be re-resolved along every path.
     """
     if depth > MAX_DEPTH:
         return []
+    cache = scope.module().memo
+    key = (id(expr), id(scope))
+    if via is None and key in cache:
+        return cache[key]
+    if key in cache and cache[key] is _IN_PROGRESS:
+        return []  # a cycle through assignments
+    cache.setdefault(key, _IN_PROGRESS)
+    result = _callee_targets(expr, scope, via, depth)
+    if via is None or cache.get(key) is _IN_PROGRESS:
+        cache[key] = result
+    return result
+
+
+_IN_PROGRESS: list = []
+
+
+def _callee_targets(expr: cst.BaseExpression, scope: Scope, via: list | None, depth: int) -> list[str | Partial]:
     if isinstance(expr, cst.Name):
         bindings, owner = scope.lookup(expr.value)
         if not bindings:
@@ -91,6 +110,12 @@ def as_partial(call: cst.Call, scope: Scope, depth: int = 0) -> list[Partial]:
     """`functools.partial(f, ...)` as Partial objects, one per name `f` may be."""
     if not call.args or call.args[0].keyword is not None or call.args[0].star:
         return []
+    last = call.func.attr.value if isinstance(call.func, cst.Attribute) else getattr(call.func, "value", None)
+    if not isinstance(last, str) or not last.startswith("partial"):
+        # Only `partial`/`partialmethod` (possibly aliased) can build a partial; resolving
+        # every other call's callee here would multiply work on chains of rebinding.
+        if not (isinstance(call.func, cst.Name) and _is_partial_alias(call.func, scope)):
+            return []
     funcs = [t for t in callee_targets(call.func, scope, None, depth + 1) if isinstance(t, str)]
     if not any(f in PARTIAL for f in funcs):
         return []
@@ -99,6 +124,12 @@ def as_partial(call: cst.Call, scope: Scope, depth: int = 0) -> list[Partial]:
         for target in callee_targets(call.args[0].value, scope, None, depth + 1)
         if isinstance(target, str)
     ]
+
+
+def _is_partial_alias(name: cst.Name, scope: Scope) -> bool:
+    """`from functools import partial as p`: a name imported as functools.partial under another name."""
+    bindings, _ = scope.lookup(name.value)
+    return any(b.kind == IMPORT and b.qname in PARTIAL for b in bindings)
 
 
 def _literal(expr: cst.BaseExpression) -> Value:

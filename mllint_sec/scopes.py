@@ -37,6 +37,8 @@ class Scope:
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
     global_names: set[str] = field(default_factory=set)
     star_imports: list[str] = field(default_factory=list)
+    name: str = ""  # the function's name, for function scopes
+    memo: dict = field(default_factory=dict)  # module scope: resolve.py's per-file answers
 
     def bind(self, name: str, binding: Binding) -> None:
         target = self.module() if name in self.global_names else self
@@ -212,7 +214,7 @@ class _Collector:
 
     def function(self, node: cst.FunctionDef, scope, statement, load) -> None:
         scope.bind(node.name.value, Binding(OTHER, scope))
-        inner = Scope("function", scope)
+        inner = Scope("function", scope, name=node.name.value)
         for decorator in node.decorators:
             self.push(decorator, scope, node)
         self.push(node.returns, scope, node)

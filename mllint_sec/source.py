@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import io
+import queue
 import re
 import sys
 import threading
@@ -91,33 +92,49 @@ def _looks_like_python2(text: str) -> bool:
     return False
 
 
+class _BigStackWorker:
+    """One long-lived thread with a large stack: starting such a thread costs ~50 ms."""
+
+    def __init__(self) -> None:
+        self.requests: queue.SimpleQueue = queue.SimpleQueue()
+        self.results: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+
+    def _loop(self) -> None:
+        while True:
+            function, args = self.requests.get()
+            old_limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(old_limit, _RECURSION_LIMIT))
+            try:
+                self.results.put((function(*args), None))
+            except BaseException as exc:  # noqa: BLE001 - reported as a diagnostic by the caller
+                self.results.put((None, exc))
+            finally:
+                sys.setrecursionlimit(old_limit)
+
+    def run(self, function, args: tuple):
+        if self.thread is None or not self.thread.is_alive():
+            previous = threading.stack_size()
+            threading.stack_size(_STACK_BYTES)
+            try:
+                self.thread = threading.Thread(target=self._loop, name="mllint-sec-analysis", daemon=True)
+                self.thread.start()
+            finally:
+                threading.stack_size(previous)
+        self.requests.put((function, args))
+        return self.results.get()
+
+
+_WORKER = _BigStackWorker()
+
+
 def run_guarded(function, *args):
-    """Run `function(*args)` in a thread with a large stack and a raised recursion limit.
+    """Run `function(*args)` on a thread with a large stack and a raised recursion limit.
 
-    Returns (result, None) or (None, exception); never raises. One file is analysed
-    at a time per process, so changing the process-wide recursion limit is safe.
+    Returns (result, None) or (None, exception); never raises. Files are analysed
+    one at a time per process, so the process-wide recursion limit is safe to raise.
     """
-    outcome: list = []
-
-    def target() -> None:
-        old_limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(old_limit, _RECURSION_LIMIT))
-        try:
-            outcome.append((function(*args), None))
-        except BaseException as exc:  # noqa: BLE001 - reported as a diagnostic by the caller
-            outcome.append((None, exc))
-        finally:
-            sys.setrecursionlimit(old_limit)
-
-    previous = threading.stack_size()
-    threading.stack_size(_STACK_BYTES)
-    try:
-        worker = threading.Thread(target=target, daemon=True)
-        worker.start()
-    finally:
-        threading.stack_size(previous)
-    worker.join()
-    return outcome[0] if outcome else (None, RuntimeError("analysis thread stopped unexpectedly"))
+    return _WORKER.run(function, args)
 
 
 _STRUCTURE = re.compile(r"[()\[\]{}\n]")

@@ -103,6 +103,23 @@ CASES = {
     "unpickler-subclass-unrestricted": ("import pickle\nclass U(pickle.Unpickler):\n    pass\nU(f).load()\n", [("LOAD001", 2)]),
     "torch-save-and-dump-are-fine": ("import torch, pickle\ntorch.save(m, p)\npickle.dump(o, f)\npickle.dumps(o)\n", []),
     "chained-attribute": ("import torch\nstate = torch.serialization.load(p)\n", [("LOAD003", 2)]),
+    "monkeypatch-setenv": (
+        "def test_old(monkeypatch):\n    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')\n",
+        [("LOAD003", 2)],
+    ),
+    "reduce-reconstructor-not-reported": (
+        "import cloudpickle\nclass A:\n    def __reduce__(self):\n        return cloudpickle.loads, (cloudpickle.dumps(self.x),)\n",
+        [],
+    ),
+    "keras-src-saving-alias": (
+        "from keras.src import saving\nm = saving.load_model('m.keras', safe_mode=False)\n",
+        [("LOAD009", 2)],
+    ),
+    "long-rebinding-chain-stays-fast": (
+        "import torch\ndef f(k):\n" + "".join(f"    k = k.replace('a{i}', 'b')\n" for i in range(300))
+        + "    return torch.load(k)\n",
+        [("LOAD003", 303)],
+    ),
     "reassigned-module-name": ("import pickle\npickle = Safe()\npickle.loads(b)\n", [("LOAD001", 3)]),
 }
 
