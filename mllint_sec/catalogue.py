@@ -30,7 +30,9 @@ VERDICTS = ("flag", "pass", "todo-flag", "todo-pass")
 #   falsy:           unsafe when the argument is given and falsy (keras safe_mode)
 #   present:         unsafe when the argument is given and not None (torch pickle_module)
 #   not-in:          unsafe unless the argument is given and one of `safe` (yaml Loader)
-ARG_CHECKS = ("absent-or-falsy", "truthy", "falsy", "present", "not-in")
+#   not-literal:     unsafe when given as True or as anything but a literal list of
+#                    strings, i.e. computed at run time (skops trusted=)
+ARG_CHECKS = ("absent-or-falsy", "truthy", "falsy", "present", "not-in", "not-literal")
 
 _ID_RE = re.compile(r"^[A-Z]+[0-9]{3}$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")

@@ -145,6 +145,11 @@ def _fires(check: ArgCheck, state: str, possible: list, deferred: bool) -> bool:
         return kind in ("absent-or-falsy", "not-in")
     if kind == "present":
         return not all(isinstance(v, Const) and v.value is None for v in possible)
+    if kind == "not-literal":
+        verdicts = {_is_literal_names(v) for v in possible}
+        if False in verdicts:
+            return True
+        return None in verdicts and check.unknown == "flag"
     if kind == "not-in":
         verdicts = {_is_safe_value(v, check.safe) for v in possible}
         if False in verdicts:
@@ -158,6 +163,17 @@ def _fires(check: ArgCheck, state: str, possible: list, deferred: bool) -> bool:
     if kind == "truthy":
         return truth is True
     return truth is False  # falsy
+
+
+def _is_literal_names(value) -> bool | None:
+    """None/False/empty, or a literal sequence of strings: a reviewed list. True or computed: not."""
+    if value is UNKNOWN:
+        return None
+    if not isinstance(value, Const):
+        return False
+    if value.value is None or value.value is False:
+        return True
+    return isinstance(value.value, tuple) and all(isinstance(item, str) for item in value.value)
 
 
 def _is_safe_value(value, safe: tuple[str, ...]) -> bool | None:

@@ -168,7 +168,13 @@ def values(expr: cst.BaseExpression | None, scope: Scope, depth: int = 0) -> lis
     if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
         if any(isinstance(e, cst.StarredElement) for e in expr.elements):
             return [UNKNOWN]
-        return [Const(tuple(range(len(expr.elements))))]
+        # Elements that are not single constants stay UNKNOWN inside the tuple: the
+        # container's truthiness (its length) is still known.
+        items = []
+        for element in expr.elements:
+            possible = values(element.value, scope, depth + 1)
+            items.append(possible[0].value if len(possible) == 1 and isinstance(possible[0], Const) else UNKNOWN)
+        return [Const(tuple(items))]
     if isinstance(expr, cst.Dict):
         if any(isinstance(e, cst.StarredDictElement) for e in expr.elements):
             return [UNKNOWN]

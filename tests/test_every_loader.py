@@ -14,11 +14,15 @@ from mllint_sec.catalogue import load_catalogue
 CATALOGUE = load_catalogue()
 ANALYZER = Analyzer(CATALOGUE, frozenset(CATALOGUE.rules))
 
-UNSAFE_ARG = {"truthy": "True", "falsy": "False", "present": "custom", "absent-or-falsy": None, "not-in": None}
+UNSAFE_ARG = {
+    "truthy": "True", "falsy": "False", "present": "custom", "absent-or-falsy": None, "not-in": None,
+    "not-literal": "compute_types()",
+}
 
 
 def _safe_arg(check) -> str | None:
-    return {"absent-or-falsy": "True", "truthy": "False", "falsy": "True", "present": None}.get(check.check) or (
+    safe = {"absent-or-falsy": "True", "truthy": "False", "falsy": "True", "present": None, "not-literal": "['pkg.Type']"}
+    return safe.get(check.check) or (
         check.safe[0] if check.check == "not-in" else None
     )
 
