@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import cache as result_cache
 from .analyze import PARSE_ERROR, Analyzer
 from .catalogue import Catalogue, load_catalogue
 from .config import Config, ConfigError, check_severity, find_config, load_config, path_matches, resolve_tokens
@@ -20,6 +24,9 @@ class Options:
     ignore: list[str] = field(default_factory=list)
     config_file: Path | None = None
     fail_on: str | None = None
+    jobs: int | None = None  # None: one process per CPU
+    use_cache: bool = True
+    cache_dir: Path | None = None
 
 
 @dataclass
@@ -70,44 +77,85 @@ def run(options: Options) -> RunResult:
     scan_root = _scan_root(options.paths)
     discovery = Discovery(config, scan_root)
     targets, problems = discovery.targets(options.paths)
-    findings = _analyze_all(targets, enabled, config, catalogue, discovery, problems)
+    work = [(str(t.path), t.display, enabled - _per_file_ignored(config, catalogue, discovery, t.path)) for t in targets]
+    cache = None
+    if options.use_cache:
+        rule_paths = [rule.path for rule in catalogue.rules.values()]
+        directory = options.cache_dir or result_cache.default_directory()
+        cache = result_cache.ResultCache(directory, result_cache.catalogue_digest(rule_paths))
+    jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)
+    findings, read_problems = _analyze_all(work, catalogue, cache, jobs)
+    problems.extend(read_problems)
     findings.sort(key=Finding.sort_key)
     assign_fingerprints(findings)
     return RunResult(catalogue, findings, len(targets), problems, fail_on, enabled)
 
 
-def _analyze_all(targets, enabled, config, catalogue, discovery, problems) -> list[Finding]:
+# Below this many files a process pool costs more than it saves.
+PARALLEL_MIN_FILES = 64
+_CHUNK = 16
+_STATE: dict = {}  # set before forking: workers inherit the catalogue and cache instead of unpickling them
+
+
+def _analyze_all(work, catalogue: Catalogue, cache, jobs: int) -> tuple[list[Finding], list[str]]:
+    _STATE.update(catalogue=catalogue, cache=cache, analyzers={})
     # libcst trees are acyclic (frozen dataclasses without parent links), so reference
     # counting frees them; pausing the cyclic collector saves ~15% of parse time.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _analyze_targets(targets, enabled, config, catalogue, discovery, problems)
+        chunks = [work[i:i + _CHUNK] for i in range(0, len(work), _CHUNK)]
+        if jobs > 1 and len(work) >= PARALLEL_MIN_FILES and "fork" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+                results = list(pool.map(_scan_chunk, chunks))
+        else:
+            results = [_scan_chunk(chunk) for chunk in chunks]
     finally:
         if was_enabled:
             gc.enable()
+    findings = [f for chunk_findings, _ in results for f in chunk_findings]
+    problems = [p for _, chunk_problems in results for p in chunk_problems]
+    return findings, problems
 
 
-def _analyze_targets(targets, enabled, config, catalogue, discovery, problems) -> list[Finding]:
-    analyzers: dict[frozenset[str], Analyzer] = {}
+def _scan_chunk(chunk) -> tuple[list[Finding], list[str]]:
     findings: list[Finding] = []
-    for target in targets:
-        rules = enabled - _per_file_ignored(config, catalogue, discovery, target.path)
-        analyzer = analyzers.get(rules)
-        if analyzer is None:
-            analyzer = analyzers[rules] = Analyzer(catalogue, rules)
-        try:
-            data = target.path.read_bytes()
-        except OSError as exc:
-            problems.append(f"{target.display}: cannot read: {exc.strerror or exc}")
-            if PARSE_ERROR in rules:
-                findings.append(
-                    Finding(PARSE_ERROR, target.display, 1, 1, 1, 1, f"cannot read file: {exc.strerror or exc}",
-                            "", catalogue.rules[PARSE_ERROR].severity, statement_text="unreadable")
-                )
-            continue
-        findings.extend(analyzer.analyze(target.display, data))
-    return findings
+    problems: list[str] = []
+    for path, display, rules in chunk:
+        found, problem = _scan_file(path, display, rules)
+        findings.extend(found)
+        if problem:
+            problems.append(problem)
+    return findings, problems
+
+
+def _scan_file(path: str, display: str, rules: frozenset[str]) -> tuple[list[Finding], str | None]:
+    catalogue: Catalogue = _STATE["catalogue"]
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        unreadable = []
+        if PARSE_ERROR in rules:
+            unreadable.append(
+                Finding(PARSE_ERROR, display, 1, 1, 1, 1, f"cannot read file: {reason}", "",
+                        catalogue.rules[PARSE_ERROR].severity, statement_text="unreadable")
+            )
+        return unreadable, f"{display}: cannot read: {reason}"
+    cache = _STATE["cache"]
+    key = cache.key(data, rules) if cache is not None else ""
+    if cache is not None:
+        cached = cache.get(key, display)
+        if cached is not None:
+            return cached, None
+    analyzer = _STATE["analyzers"].get(rules)
+    if analyzer is None:
+        analyzer = _STATE["analyzers"][rules] = Analyzer(catalogue, rules)
+    findings = analyzer.analyze(display, data)
+    if cache is not None and not any(f.rule_id == PARSE_ERROR and "longer than" in f.message for f in findings):
+        cache.put(key, findings)  # a timeout depends on the machine, not on the file
+    return findings, None
 
 
 def _per_file_ignored(config: Config, catalogue: Catalogue, discovery: Discovery, path: Path) -> frozenset[str]:

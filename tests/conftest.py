@@ -61,3 +61,9 @@ def one_error_line(result) -> str:
 @pytest.fixture
 def error_line():
     return one_error_line
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """Each test gets an empty result cache of its own, never the user's."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
