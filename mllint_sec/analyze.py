@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from . import positions, scopes, slicing, source
+from . import notebooks, positions, scopes, slicing, source
 from .catalogue import Catalogue
 from .findings import Finding, normalise
 from .matching import MatchIndex, RawFinding, match_file
@@ -36,9 +36,18 @@ class Analyzer:
         self.prefilter = Prefilter(self.index.words, self.index.env_names)
 
     def analyze(self, path: str, data: bytes) -> list[Finding]:
+        if path.endswith(".ipynb"):
+            notebook = notebooks.to_python(data)
+            if isinstance(notebook, source.ParseFailure):
+                return self._failure(path, notebook, "")
+            lines = notebook.text.split("\n")
+            return [_on_notebook(f, notebook, lines) for f in self.analyze_text(path, notebook.text)]
         text = source.decode(data)
         if isinstance(text, source.ParseFailure):
             return self._failure(path, text, "")
+        return self.analyze_text(path, text)
+
+    def analyze_text(self, path: str, text: str) -> list[Finding]:
         if not self.prefilter.wants(text):
             return []
         if source.looks_pathological(text):
@@ -145,3 +154,18 @@ class Analyzer:
                 )
             )
         return unused
+
+
+def _on_notebook(finding: Finding, notebook: notebooks.NotebookSource, lines: list[str]) -> Finding:
+    """Move a finding from the cells' Python text to its cell and to the line of the .ipynb file."""
+    start, end = notebook.place(finding.line), notebook.place(finding.end_line)
+    if start is None:
+        return finding
+    finding.extra.update(cell=start.cell, cell_line=start.cell_line, cell_column=finding.column)
+    finding.extra.pop("statement_line", None)  # suppressions were applied on the cells' text
+    finding.column = notebooks.file_column(start, lines[finding.line - 1], finding.column)
+    if end is not None:
+        finding.end_column = notebooks.file_column(end, lines[finding.end_line - 1], finding.end_column)
+        finding.end_line = end.file_line
+    finding.line = start.file_line
+    return finding

@@ -63,9 +63,10 @@ class ResultCache:
                 values = {name: item[name] for name in _FIELDS}
                 if not all(isinstance(values[n], int) for n in ("line", "column", "end_line", "end_column")):
                     return None
-                finding = Finding(path=path, **values)
-                finding.extra["statement_line"] = item.get("statement_line", finding.line)
-                findings.append(finding)
+                extra = item.get("extra", {})
+                if not isinstance(extra, dict):
+                    return None
+                findings.append(Finding(path=path, extra=extra, **values))
             return findings
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None  # missing, corrupt or foreign: recompute and overwrite
@@ -75,7 +76,7 @@ class ResultCache:
             "format": FORMAT,
             "key": key,
             "findings": [
-                {**{name: getattr(f, name) for name in _FIELDS}, "statement_line": f.extra.get("statement_line", f.line)}
+                {**{name: getattr(f, name) for name in _FIELDS}, "extra": f.extra}
                 for f in findings
             ],
         }

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .config import Config, path_matches
 
-PYTHON_SUFFIXES = (".py",)
+SOURCE_SUFFIXES = (".py", ".ipynb")
 DEFAULT_EXCLUDES = (
     ".git", ".hg", ".svn", ".venv", "venv", ".env", "env", "node_modules", "build", "dist",
     "__pycache__", "site-packages", ".tox", ".nox", ".eggs", "*.egg-info", ".mypy_cache",
@@ -59,7 +59,7 @@ def _walk(directory: Path, excluded) -> list[Path]:
 
 
 class Discovery:
-    def __init__(self, config: Config, scan_root: Path, suffixes: tuple[str, ...] = PYTHON_SUFFIXES):
+    def __init__(self, config: Config, scan_root: Path, suffixes: tuple[str, ...] = SOURCE_SUFFIXES):
         self.config = config
         self.scan_root = scan_root.resolve()
         self.suffixes = suffixes

@@ -34,6 +34,7 @@ def render(result: RunResult) -> str:
                 "fingerprint": f.fingerprint,
                 "suppressed": f.suppressed,
                 "suppression_reason": f.suppression_reason,
+                **({"cell": f.extra["cell"], "cell_line": f.extra["cell_line"]} if "cell" in f.extra else {}),
             }
             for f in result.findings
         ],

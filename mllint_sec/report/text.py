@@ -14,10 +14,11 @@ def render(result: RunResult, show_suppressed: bool = False) -> str:
         if finding.suppressed and not show_suppressed:
             continue
         mark = " (suppressed)" if finding.suppressed else ""
-        out.append(
-            f"{finding.path}:{finding.line}:{finding.column}: {finding.rule_id} [{finding.severity}] "
-            f"{finding.message}{mark}"
-        )
+        if "cell" in finding.extra:  # notebooks: the cell and its line, as Jupyter shows them
+            where = f"{finding.path}:cell {finding.extra['cell']}:line {finding.extra['cell_line']}:{finding.extra['cell_column']}"
+        else:
+            where = f"{finding.path}:{finding.line}:{finding.column}"
+        out.append(f"{where}: {finding.rule_id} [{finding.severity}] {finding.message}{mark}")
         if finding.snippet:
             out.append(f"    {finding.snippet.strip()}")
     for problem in result.problems:
