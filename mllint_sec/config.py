@@ -11,7 +11,7 @@ import functools
 import re
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from .catalogue import SEVERITIES, Catalogue
@@ -152,19 +152,28 @@ def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out) + r"\Z")
 
 
-def path_matches(relative: str, pattern: str) -> bool:
-    """Gitignore-flavoured matching of a POSIX path relative to the config root.
+class PathPatterns:
+    """Gitignore-flavoured patterns, compiled once, matched against POSIX paths relative to the config root.
 
     A pattern without '/' matches any path component (`notebooks`, `*.ipynb`);
     one with '/' is anchored at the root (`tests/**`, `src/legacy/*.py`); a match
     on a directory covers everything beneath it.
     """
-    pattern = pattern.strip().rstrip("/")
-    if not pattern:
+
+    def __init__(self, patterns: list[str]):
+        cleaned = [p.strip().rstrip("/") for p in patterns]
+        self.anywhere = [_glob(p) for p in cleaned if p and "/" not in p]
+        self.anchored = [_glob(p.lstrip("/")) for p in cleaned if "/" in p]
+
+    def match(self, relative: str) -> bool:
+        parts = relative.split("/")
+        if any(regex.match(part) for regex in self.anywhere for part in parts):
+            return True
+        if self.anchored:
+            prefixes = ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+            return any(regex.match(prefix) for regex in self.anchored for prefix in prefixes)
         return False
-    parts = PurePosixPath(relative).parts
-    if "/" not in pattern:
-        compiled = _glob(pattern)
-        return any(compiled.match(part) for part in parts)
-    compiled = _glob(pattern.lstrip("/"))
-    return any(compiled.match("/".join(parts[:depth])) for depth in range(1, len(parts) + 1))
+
+
+def path_matches(relative: str, pattern: str) -> bool:
+    return PathPatterns([pattern]).match(relative)

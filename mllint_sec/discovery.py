@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config, path_matches
+from .config import Config, PathPatterns
 
 SOURCE_SUFFIXES = (".py", ".ipynb")
 DEFAULT_EXCLUDES = (
@@ -64,23 +64,26 @@ class Discovery:
         self.scan_root = scan_root.resolve()
         self.suffixes = suffixes
         self.config_root = (config.root or self.scan_root).resolve()
+        self.scan_roots = (str(self.scan_root), os.path.abspath(scan_root))
+        self.config_roots = (str(self.config_root), os.path.abspath(config.root or scan_root))
         # As in Ruff: `exclude` replaces the defaults, `extend-exclude` adds to them.
-        self.patterns = list(config.exclude or DEFAULT_EXCLUDES) + list(config.extend_exclude)
+        self.patterns = PathPatterns(list(config.exclude or DEFAULT_EXCLUDES) + list(config.extend_exclude))
 
     def excluded(self, path: Path) -> bool:
-        absolute = os.path.abspath(path)
-        root = str(self.config_root)
-        if absolute == root or absolute.startswith(root + os.sep):
-            relative = Path(os.path.relpath(absolute, root)).as_posix()
-        else:
-            relative = path.name
-        return any(path_matches(relative, pattern) for pattern in self.patterns)
+        return self.patterns.match(self._relative(path, self.config_roots) or path.name)
 
     def display(self, path: Path) -> str:
-        try:
-            return path.resolve().relative_to(self.scan_root).as_posix()
-        except ValueError:
-            return path.as_posix()
+        return self._relative(path, self.scan_roots) or path.as_posix()
+
+    @staticmethod
+    def _relative(path: Path, roots: tuple[str, ...]) -> str | None:
+        # abspath first (cheap); realpath only when the path is spelled through a symlink.
+        absolute = os.path.abspath(path)
+        for root in roots:
+            found = _relative(absolute, root)
+            if found is not None:
+                return found
+        return _relative(os.path.realpath(path), roots[0])
 
     def targets(self, paths: list[Path]) -> tuple[list[Target], list[str]]:
         """(files to scan, problems such as missing paths)."""
@@ -113,5 +116,14 @@ class Discovery:
             return False
 
     def _add(self, chosen: dict[str, Target], path: Path) -> None:
-        target = Target(path.resolve() if not path.is_symlink() else path.absolute(), self.display(path))
+        target = Target(Path(os.path.abspath(path)), self.display(path))
         chosen.setdefault(target.display, target)
+
+
+def _relative(absolute: str, root: str) -> str | None:
+    """`absolute` relative to `root` with POSIX separators, or None when it lies outside."""
+    if absolute == root:
+        return "."
+    if not absolute.startswith(root.rstrip(os.sep) + os.sep):
+        return None
+    return absolute[len(root.rstrip(os.sep)) + 1:].replace(os.sep, "/")

@@ -43,7 +43,9 @@ def test_parallel_and_cached_runs_are_byte_identical(tree, tmp_path, monkeypatch
 def test_cache_hit_skips_analysis(tree, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     report(tree, jobs=1, cache_dir=cache)
-    monkeypatch.setattr(runner.Analyzer, "analyze", lambda *a, **k: pytest.fail("analysed despite the cache"))
+    from mllint_sec.analyze import Analyzer
+
+    monkeypatch.setattr(Analyzer, "analyze", lambda *a, **k: pytest.fail("analysed despite the cache"))
     report(tree, jobs=1, cache_dir=cache)
 
 
