@@ -9,7 +9,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import baseline as baselines
 from . import cache as result_cache
+from . import gitdiff
 from .catalogue import Catalogue, load_catalogue
 from .config import Config, ConfigError, PathPatterns, check_severity, find_config, load_config, resolve_tokens
 from .discovery import Discovery
@@ -26,6 +28,8 @@ class Options:
     jobs: int | None = None  # None: one process per CPU
     use_cache: bool = True
     cache_dir: Path | None = None
+    diff_base: str | None = None  # report only lines changed since this git revision
+    baseline: Path | None = None  # report only findings whose fingerprint it does not list
 
 
 @dataclass
@@ -76,6 +80,11 @@ def run(options: Options) -> RunResult:
     scan_root = _scan_root(options.paths)
     discovery = Discovery(config, scan_root)
     targets, problems = discovery.targets(options.paths)
+    changed = None
+    if options.diff_base is not None:
+        changed = {os.path.realpath(p): lines for p, lines in gitdiff.changed_lines(scan_root, options.diff_base).items()}
+        targets = [t for t in targets if os.path.realpath(t.path) in changed]
+    known = baselines.read(options.baseline) if options.baseline is not None else None
     work = [(str(t.path), t.display, enabled - _per_file_ignored(config, catalogue, discovery, t.path)) for t in targets]
     cache = None
     if options.use_cache:
@@ -86,8 +95,19 @@ def run(options: Options) -> RunResult:
     findings, read_problems = _analyze_all(work, catalogue, cache, jobs)
     problems.extend(read_problems)
     findings.sort(key=Finding.sort_key)
-    assign_fingerprints(findings)
+    assign_fingerprints(findings)  # over whole files, before any filtering, so they stay stable
+    if changed is not None:
+        lines_of = {t.display: changed[os.path.realpath(t.path)] for t in targets}
+        findings = [f for f in findings if _on_changed_line(f, lines_of.get(f.path, set()))]
+    if known is not None:
+        findings = baselines.new_only(findings, known)
     return RunResult(catalogue, findings, len(targets), problems, fail_on, enabled)
+
+
+def _on_changed_line(finding: Finding, lines: set[int] | None) -> bool:
+    if lines is gitdiff.ALL_LINES:
+        return True
+    return finding.line in lines or finding.rule_id == "MLS001"  # a file that no longer parses
 
 
 # Below this many files a process pool costs more than it saves.
