@@ -58,29 +58,46 @@ def main() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--select", multiple=True, help="Only these rules: ids, id prefixes, family or rule names (comma-separated).")
 @click.option("--ignore", multiple=True, help="Skip these rules (added to the configuration's ignore list).")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]), default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--fail-on", type=click.Choice(SEVERITIES, case_sensitive=False), help="Lowest severity that fails the run [default: low].")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), help="Use this configuration file.")
 @click.option("--show-suppressed", is_flag=True, help="Also list suppressed findings in text output.")
-def check(paths, select, ignore, output_format, output, exit_zero, fail_on, config_file, show_suppressed) -> None:
+@click.option("--include-suppressed", is_flag=True, help="SARIF: also emit suppressed findings, marked with suppressions[].")
+@click.option("--category", help="SARIF: runAutomationDetails.id, the code scanning category (a trailing / is added).")
+@click.option("--diff-base", metavar="REF", help="Only report findings on lines changed since this git revision.")
+@click.option("--baseline", "baseline_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Only report findings not recorded in this baseline (see `mllint-sec baseline`).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes to scan with [default: one per CPU].")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
+@click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Result cache directory [default: $XDG_CACHE_HOME/mllint-sec].")
+def check(
+    paths, select, ignore, output_format, output, exit_zero, fail_on, config_file, show_suppressed,
+    include_suppressed, category, diff_base, baseline_file, jobs, no_cache, cache_dir,
+) -> None:
     """Scan PATHS (default: the current directory) for ML security problems."""
-    if select and not _split(select):
-        _fail("--select names no rule")
-    options = Options(
-        paths=list(paths) or [Path(".")],
-        select=_split(select) if select else None,
-        ignore=_split(ignore),
-        config_file=config_file,
-        fail_on=fail_on,
-    )
+    options = _options(paths, select, ignore, config_file, fail_on, jobs, no_cache, cache_dir)
+    options.diff_base = diff_base
+    options.baseline = baseline_file
     try:
         result = run(options)
     except (ConfigError, CatalogueError) as exc:
         _fail(str(exc))
         return
-    report = json_report.render(result) if output_format == "json" else text.render(result, show_suppressed)
+    if output_format == "json":
+        report = json_report.render(result)
+    elif output_format == "sarif":
+        from .report import sarif
+
+        report = sarif.render(result, options.paths, category=category, include_suppressed=include_suppressed)
+    elif output_format == "github":
+        from .report import github
+
+        report = github.render(result, options.paths)
+    else:
+        report = text.render(result, show_suppressed)
     if output is not None:
         try:
             output.write_text(report, encoding="utf-8")
@@ -92,6 +109,43 @@ def check(paths, select, ignore, output_format, output, exit_zero, fail_on, conf
         click.echo(report, nl=False)
     if result.failing() and not exit_zero:
         sys.exit(EXIT_FINDINGS)
+
+
+def _options(paths, select, ignore, config_file, fail_on=None, jobs=None, no_cache=False, cache_dir=None) -> Options:
+    if select and not _split(select):
+        _fail("--select names no rule")
+    return Options(
+        paths=list(paths) or [Path(".")],
+        select=_split(select) if select else None,
+        ignore=_split(ignore),
+        config_file=config_file,
+        fail_on=fail_on,
+        jobs=jobs,
+        use_cache=not no_cache,
+        cache_dir=cache_dir,
+    )
+
+
+@main.command("baseline")
+@click.argument("baseline_file", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--select", multiple=True, help="Only these rules.")
+@click.option("--ignore", multiple=True, help="Skip these rules.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), help="Use this configuration file.")
+def write_baseline(baseline_file, paths, select, ignore, config_file) -> None:
+    """Record the current findings of PATHS in FILE; `check --baseline FILE` then reports only new ones."""
+    from . import baseline
+
+    try:
+        result = run(_options(paths, select, ignore, config_file))
+        count = baseline.write(baseline_file, result.findings)
+    except (ConfigError, CatalogueError) as exc:
+        _fail(str(exc))
+        return
+    except OSError as exc:
+        _fail(f"cannot write {baseline_file}: {exc.strerror or exc}")
+        return
+    click.echo(f"Recorded {count} finding{'s' if count != 1 else ''} in {baseline_file}.")
 
 
 @main.command("rules")

@@ -1,0 +1,55 @@
+"""GitHub Actions workflow commands: one `::error`/`::warning`/`::notice` annotation per finding.
+
+For repositories without code scanning: the runner turns each line into an
+annotation on the pull request's diff. Paths are relative to the repository root
+(the git top level, else the scan root), as in the SARIF output.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..runner import RunResult, _scan_root
+from .sarif import _Sources, locate_repository
+
+COMMANDS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice", "note": "notice"}
+
+
+def escape_data(value: str) -> str:
+    """The message part of a workflow command (actions/toolkit `escapeData`)."""
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(value: str) -> str:
+    """A `key=value` property of a workflow command (actions/toolkit `escapeProperty`)."""
+    return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(name: str, message: str, **properties) -> str:
+    props = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items() if value is not None)
+    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+
+
+def render(result: RunResult, paths: list[Path]) -> str:
+    scan_root = _scan_root(list(paths) or [Path(".")])
+    sources = _Sources(scan_root, locate_repository(scan_root).root)
+    rules = result.catalogue.rules
+    lines = []
+    for finding in result.active:
+        rule = rules.get(finding.rule_id)
+        title = f"{finding.rule_id} {rule.name}" if rule else finding.rule_id
+        empty = finding.end_line < finding.line or (finding.end_line == finding.line and finding.end_column <= finding.column)
+        lines.append(
+            command(
+                COMMANDS[finding.severity],
+                finding.message,
+                file=sources.display(finding.path),
+                line=finding.line,
+                col=finding.column,
+                endLine=None if empty else finding.end_line,
+                endColumn=None if empty else finding.end_column,
+                title=title,
+            )
+        )
+    lines += [command("warning", problem, title="mllint-sec") for problem in result.problems]
+    return "".join(line + "\n" for line in lines)

@@ -1,0 +1,521 @@
+"""SARIF 2.1.0 output for GitHub code scanning (and any other SARIF consumer).
+
+The log is built from sarif-om objects and written by ONE serializer,
+`to_sarif_dict`, which owns every difference between sarif-om (generated from
+the 2.1.0-rtm.4 draft) and the final OASIS schema:
+
+* property names come from each attrs field's ``schema_property_name``
+  metadata (``schema_uri`` -> ``$schema``, ``rule_id`` -> ``ruleId``);
+* ``Suppression.state`` is written as ``status`` (its final name);
+* ``None`` and empty values are dropped (the schema forbids ``null``), except
+  ``run.results`` and ``driver.rules`` (GitHub wants them even when empty) and
+  an explicit ``result.suppressions: []``;
+* values equal to sarif-om's generated defaults (``ruleIndex: -1``,
+  ``kind: "fail"``...) are dropped, but ``level`` is always written: a result
+  whose level was dropped would inherit its rule's default level instead.
+
+GitHub specifics (see the research notes): one run per file; rules[] lists every
+enabled rule; ``security-severity`` is a string; locations are relative to the
+repository root under ``%SRCROOT%``; ``primaryLocationLineHash`` is computed
+exactly as github/codeql-action's ``src/fingerprints.ts`` does, so uploads
+through the REST API de-duplicate alerts as upload-sarif uploads do.
+"""
+
+from __future__ import annotations
+
+import array
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import attr
+import sarif_om as om
+
+from .. import __version__
+from ..catalogue import Catalogue, Rule
+from ..findings import SEVERITY_RANK, Finding
+from ..runner import RunResult, _scan_root
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_VERSION = "2.1.0"
+TOOL_NAME = "mllint-sec"
+INFORMATION_URI = "https://github.com/mllint-sec/mllint-sec"
+SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "mllint-sec/v1"
+LINE_HASH_KEY = "primaryLocationLineHash"
+
+# GitHub keeps the top 5,000 results of a run (by severity) and rejects runs
+# above 25,000; we keep at most MAX_RESULTS and say how many were dropped.
+MAX_RESULTS = 5000
+MAX_NOTIFICATIONS = 1000
+MAX_TAGS = 10  # GitHub displays 10 tags per rule (accepts 20)
+MAX_DESCRIPTION = 1023  # shortDescription/fullDescription must stay under 1024 characters
+MAX_SNIPPET = 4000
+
+LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "note": "note"}
+# GitHub: > 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium, 0.1-3.9 low; stay clear of the edges.
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "note": "1.0"}
+PROBLEM_SEVERITY = {"error": "error", "warning": "warning", "note": "recommendation"}
+NON_SECURITY_FAMILIES = frozenset({"engine"})
+PARSE_ERROR = "MLS001"
+
+
+# --- the serializer ------------------------------------------------------------------
+
+_RENAMED = {(om.Suppression, "state"): "status"}  # sarif-om rtm.4 name -> final 2.1.0 name
+_KEEP_EMPTY = {(om.Run, "results"), (om.ToolComponent, "rules"), (om.Result, "suppressions")}
+_ALWAYS_WRITTEN = {"level"}
+
+
+def to_sarif_dict(obj):
+    """sarif-om object (or dict/list/scalar holding them) -> JSON-ready value with exact SARIF names."""
+    if attr.has(type(obj)):
+        cls = type(obj)
+        out = {}
+        if cls is om.SarifLog:  # `$schema` and `version` first, as every SARIF reader expects to see them
+            out["$schema"] = obj.schema_uri or SCHEMA_URI
+            out["version"] = obj.version or SARIF_VERSION
+        for field in attr.fields(cls):
+            name = _RENAMED.get((cls, field.name)) or field.metadata.get("schema_property_name", field.name)
+            if name in out:
+                continue
+            value = getattr(obj, field.name)
+            if value is None:
+                continue
+            if field.name not in _ALWAYS_WRITTEN and _is_default(field, value):
+                continue
+            converted = to_sarif_dict(value)
+            if _empty(converted) and (cls, field.name) not in _KEEP_EMPTY:
+                continue
+            out[name] = converted
+        return out
+    if isinstance(obj, dict):
+        out = {}
+        for key, value in obj.items():
+            if value is None:
+                continue
+            converted = to_sarif_dict(value)
+            if not _empty(converted):
+                out[str(key)] = converted
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [to_sarif_dict(item) for item in obj if item is not None]
+    return obj
+
+
+def _is_default(field, value) -> bool:
+    default = field.default
+    if default is attr.NOTHING:
+        return False
+    if isinstance(default, attr.Factory):  # type: ignore[arg-type]
+        default = default.factory()
+    return type(value) is type(default) and value == default
+
+
+def _empty(value) -> bool:
+    return isinstance(value, (dict, list, str)) and len(value) == 0
+
+
+def dumps(log: om.SarifLog) -> str:
+    return json.dumps(to_sarif_dict(log), indent=2, ensure_ascii=False) + "\n"
+
+
+# --- GitHub's primaryLocationLineHash -------------------------------------------------
+
+_MASK = (1 << 64) - 1
+_BLOCK = 100
+_BASE = 37
+_FIRST_MOD = pow(_BASE, _BLOCK, 1 << 64)
+_EOF = 65535
+_SPACE, _TAB, _LF, _CR = 32, 9, 10, 13
+
+
+def line_hashes(text: str) -> list[str]:
+    """`primaryLocationLineHash` of every line (index 0 = line 1), as codeql-action computes it.
+
+    Port of github/codeql-action src/fingerprints.ts `hash`: over UTF-16 code
+    units, spaces and tabs are dropped and CR / CRLF become LF; each line hashes
+    the 100 kept characters starting at its first one (then an EOF marker 65535
+    and zeros) with a base-37 polynomial modulo 2**64; the value is written in
+    unpadded lower-case hex, followed by ":n", n counting equal hashes so far.
+    """
+    units = array.array("H", text.encode("utf-16-le"))
+    if sys.byteorder == "big":  # pragma: no cover
+        units.byteswap()
+    kept: list[int] = []
+    starts: list[int] = []
+    line_start, prev_cr = True, False
+    for current in (*units, _EOF):
+        if current == _SPACE or current == _TAB or (prev_cr and current == _LF):
+            prev_cr = False
+            continue
+        if current == _CR:
+            current, prev_cr = _LF, True
+        else:
+            prev_cr = False
+        if line_start:
+            line_start = False
+            starts.append(len(kept))
+        if current == _LF:
+            line_start = True
+        kept.append(current)
+    kept.extend([0] * _BLOCK)
+    prefix = [0] * (len(kept) + 1)
+    h = 0
+    for i, current in enumerate(kept):
+        h = (h * _BASE + current) & _MASK
+        prefix[i + 1] = h
+    counts: dict[str, int] = {}
+    hashes = []
+    for start in starts:
+        value = format((prefix[start + _BLOCK] - prefix[start] * _FIRST_MOD) & _MASK, "x")
+        counts[value] = counts.get(value, 0) + 1
+        hashes.append(f"{value}:{counts[value]}")
+    return hashes
+
+
+# --- where the findings live ----------------------------------------------------------
+
+
+@dataclass
+class Repository:
+    root: Path  # what %SRCROOT% means: the git top level, else the scan root
+    in_git: bool
+    repository_uri: str | None = None
+    revision_id: str | None = None
+    branch: str | None = None
+
+
+def locate_repository(scan_root: Path) -> Repository:
+    """The git work tree holding `scan_root` (origin, HEAD, branch), or the scan root itself."""
+    try:
+        import git  # gitpython, imported lazily as discovery does
+    except ImportError:  # pragma: no cover - gitpython without a git binary
+        return Repository(scan_root, False)
+    try:
+        repo = git.Repo(scan_root, search_parent_directories=True)
+        top = repo.working_tree_dir
+    except Exception:  # noqa: BLE001 - not a repository, or git unusable
+        return Repository(scan_root, False)
+    if top is None:
+        return Repository(scan_root, False)
+    found = Repository(Path(top).resolve(), True)
+    try:
+        found.repository_uri = clean_remote_url(repo.remote("origin").url)
+    except Exception:  # noqa: BLE001 - no origin remote
+        pass
+    try:
+        found.revision_id = repo.head.commit.hexsha
+    except Exception:  # noqa: BLE001 - no commit yet
+        pass
+    try:
+        found.branch = repo.active_branch.name
+    except Exception:  # noqa: BLE001 - detached HEAD (usual in CI)
+        pass
+    return found
+
+
+_SCP_LIKE = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>(?!//).+)$")
+
+
+def clean_remote_url(url: str) -> str | None:
+    """A remote URL as a URI without credentials: `git@host:o/r.git` -> `https://host/o/r.git`."""
+    url = url.strip()
+    if not url:
+        return None
+    if "://" not in url:
+        match = _SCP_LIKE.match(url)
+        if not match:
+            return None  # a local path: nothing another machine could use
+        return f"https://{match['host']}/{match['path'].lstrip('/')}"
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return None
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+class _Sources:
+    """Finding paths -> URIs relative to %SRCROOT%, and cached file text for hashes and snippets."""
+
+    def __init__(self, scan_root: Path, repo_root: Path):
+        self.scan_root = scan_root
+        self.repo_root = repo_root
+        self._text: dict[Path, str | None] = {}
+        self._hashes: dict[Path, list[str]] = {}
+        self._lines: dict[Path, list[str] | None] = {}
+
+    def absolute(self, finding_path: str) -> Path:
+        return (self.scan_root / finding_path).resolve()
+
+    def artifact(self, finding_path: str) -> om.ArtifactLocation:
+        absolute = self.absolute(finding_path)
+        try:
+            relative = absolute.relative_to(self.repo_root).as_posix()
+        except ValueError:  # outside the repository: an absolute file URI is all we can say
+            return om.ArtifactLocation(uri=absolute.as_uri())
+        return om.ArtifactLocation(uri=quote(relative, safe="/"), uri_base_id=SRCROOT)
+
+    def display(self, finding_path: str) -> str:
+        """Repository-relative POSIX path (for workflow commands)."""
+        absolute = self.absolute(finding_path)
+        try:
+            return absolute.relative_to(self.repo_root).as_posix()
+        except ValueError:
+            return absolute.as_posix()
+
+    def text(self, finding_path: str) -> str | None:
+        absolute = self.absolute(finding_path)
+        if absolute not in self._text:
+            try:
+                # As Node's utf8 stream decoder in codeql-action: invalid bytes -> U+FFFD, BOM kept.
+                self._text[absolute] = absolute.read_bytes().decode("utf-8", errors="replace")
+            except OSError:
+                self._text[absolute] = None
+        return self._text[absolute]
+
+    def line_hash(self, finding_path: str, line: int) -> str | None:
+        text = self.text(finding_path)
+        if text is None:
+            return None
+        absolute = self.absolute(finding_path)
+        if absolute not in self._hashes:
+            self._hashes[absolute] = line_hashes(text)
+        hashes = self._hashes[absolute]
+        return hashes[line - 1] if 0 < line <= len(hashes) else None
+
+    def lines(self, finding_path: str) -> list[str] | None:
+        absolute = self.absolute(finding_path)
+        if absolute not in self._lines:
+            text = self.text(finding_path)
+            self._lines[absolute] = None if text is None else re.split(r"\r\n|\r|\n", text)
+        return self._lines[absolute]
+
+
+# --- building the log -----------------------------------------------------------------
+
+
+def level(severity: str) -> str:
+    return LEVELS[severity]
+
+
+def is_security_rule(rule: Rule) -> bool:
+    return rule.family not in NON_SECURITY_FAMILIES
+
+
+def rule_tags(rule: Rule) -> list[str]:
+    """`security`, CWE tags in GitHub's `external/cwe/cwe-N` form, OWASP ML ids, ATLAS ids; at most 10."""
+    tags = ["security"] if is_security_rule(rule) else []
+    tags += [f"external/cwe/{cwe.lower()}" for cwe in rule.cwe]
+    tags += list(rule.owasp_ml)
+    tags += [a for a in rule.atlas if a.startswith("AML.T")] + [a for a in rule.atlas if not a.startswith("AML.T")]
+    return list(dict.fromkeys(tags))[:MAX_TAGS]
+
+
+def unwrap(text: str) -> str:
+    """Hard-wrapped TOML prose -> paragraphs on one line each."""
+    paragraphs = re.split(r"\n\s*\n", text.strip())
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
+
+
+def trim(text: str, limit: int = MAX_DESCRIPTION) -> str:
+    """At most `limit` characters, cut at a sentence or word boundary with an ellipsis."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    sentence = max(cut.rfind(". "), cut.rfind(".\n"))
+    if sentence > limit // 2:
+        return cut[: sentence + 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip() + "…"
+
+
+def help_uri(rule: Rule) -> str:
+    return f"{INFORMATION_URI}/blob/main/rules/{rule.family}/{rule.name}.toml"
+
+
+def reporting_descriptor(rule: Rule, catalogue: Catalogue) -> om.ReportingDescriptor:
+    from ..cli import render_docs  # the CLI module imports this one
+
+    docs = render_docs(rule, catalogue)
+    rule_level = level(rule.severity)
+    properties: dict = {"tags": rule_tags(rule), "precision": rule.precision}
+    if is_security_rule(rule):
+        properties["security-severity"] = SECURITY_SEVERITY[rule.severity]
+    else:
+        properties["problem.severity"] = PROBLEM_SEVERITY[rule_level]
+    return om.ReportingDescriptor(
+        id=rule.id,
+        name=rule.name,
+        short_description=om.MultiformatMessageString(text=trim(rule.summary)),
+        full_description=om.MultiformatMessageString(text=trim(unwrap(rule.docs.get("what") or rule.summary))),
+        help=om.MultiformatMessageString(text=docs, markdown=docs),
+        help_uri=help_uri(rule),
+        default_configuration=om.ReportingConfiguration(level=rule_level),
+        properties=properties,
+    )
+
+
+def _region(finding: Finding, sources: _Sources) -> tuple[om.Region, om.Region | None]:
+    region = om.Region(
+        start_line=finding.line,
+        start_column=finding.column,
+        end_line=max(finding.end_line, finding.line),
+        end_column=finding.end_column,
+    )
+    lines = sources.lines(finding.path)
+    if region.end_line == finding.line and finding.end_column <= finding.column:
+        # An empty span (a parse error's point, an unreadable file): mark the rest of the line instead.
+        line_text = lines[finding.line - 1] if lines is not None and 0 < finding.line <= len(lines) else ""
+        region.end_column = max(len(line_text.rstrip()) + 1, finding.column + 1)
+    if lines is None or not 0 < finding.line <= region.end_line <= len(lines):
+        if finding.snippet and region.end_line == finding.line:
+            return region, om.Region(start_line=finding.line, snippet=om.ArtifactContent(text=finding.snippet))
+        return region, None
+    covered = lines[finding.line - 1 : region.end_line]
+    # region.snippet is exactly the region's text; contextRegion holds the whole lines.
+    if len(covered) == 1:
+        exact = covered[0][finding.column - 1 : region.end_column - 1]
+    else:
+        exact = "\n".join([covered[0][finding.column - 1 :], *covered[1:-1], covered[-1][: region.end_column - 1]])
+    if exact and len(exact) <= MAX_SNIPPET:
+        region.snippet = om.ArtifactContent(text=exact)
+    context_text = "\n".join(line.rstrip() for line in covered)
+    context = None
+    if context_text.strip() and len(context_text) <= MAX_SNIPPET:
+        context = om.Region(start_line=finding.line, end_line=region.end_line, snippet=om.ArtifactContent(text=context_text))
+    return region, context
+
+
+def _location(finding: Finding, sources: _Sources) -> om.Location:
+    region, context = _region(finding, sources)
+    return om.Location(
+        physical_location=om.PhysicalLocation(
+            artifact_location=sources.artifact(finding.path), region=region, context_region=context
+        )
+    )
+
+
+def _result(finding: Finding, rule_index: int, sources: _Sources, include_suppressed: bool) -> om.Result:
+    fingerprints = {FINGERPRINT_KEY: finding.fingerprint or None, LINE_HASH_KEY: sources.line_hash(finding.path, finding.line)}
+    suppressions = None
+    if include_suppressed:
+        suppressions = []
+        if finding.suppressed:
+            suppressions.append(
+                om.Suppression(kind="inSource", state="accepted", justification=finding.suppression_reason or None)
+            )
+    return om.Result(
+        rule_id=finding.rule_id,
+        rule_index=rule_index,
+        level=level(finding.severity),
+        message=om.Message(text=finding.message),
+        locations=[_location(finding, sources)],
+        partial_fingerprints=fingerprints,
+        suppressions=suppressions,
+    )
+
+
+def _keep_most_severe(findings: list[Finding], limit: int) -> tuple[list[Finding], int]:
+    if len(findings) <= limit:
+        return findings, 0
+    ranked = sorted(range(len(findings)), key=lambda i: (-SEVERITY_RANK[findings[i].severity], i))
+    kept = sorted(ranked[:limit])
+    return [findings[i] for i in kept], len(findings) - limit
+
+
+def _notification(text: str, level_: str, location: om.Location | None = None, rule=None) -> om.Notification:
+    return om.Notification(
+        message=om.Message(text=text),
+        level=level_,
+        locations=[location] if location is not None else None,
+        associated_rule=rule,
+    )
+
+
+def build_log(
+    result: RunResult,
+    paths: list[Path],
+    *,
+    category: str | None = None,
+    include_suppressed: bool = False,
+    max_results: int = MAX_RESULTS,
+) -> om.SarifLog:
+    """The sarif-om log of one `check` run; `paths` are the paths the CLI was given."""
+    scan_root = _scan_root(list(paths) or [Path(".")])
+    repository = locate_repository(scan_root)
+    sources = _Sources(scan_root, repository.root)
+    catalogue = result.catalogue
+
+    rule_ids = sorted(set(result.enabled) | {f.rule_id for f in result.findings})
+    rule_ids = [rid for rid in rule_ids if rid in catalogue.rules]
+    index = {rid: i for i, rid in enumerate(rule_ids)}
+    rules = [reporting_descriptor(catalogue.rules[rid], catalogue) for rid in rule_ids]
+
+    reported = [f for f in result.findings if f.rule_id in index and (include_suppressed or not f.suppressed)]
+    kept, dropped = _keep_most_severe(reported, max_results)
+    results = [_result(f, index[f.rule_id], sources, include_suppressed) for f in kept]
+
+    notifications = []
+    for finding in result.findings:
+        if finding.rule_id == PARSE_ERROR and not finding.suppressed:
+            notifications.append(
+                _notification(
+                    f"{sources.display(finding.path)}: not analysed: {finding.message}",
+                    "warning",
+                    _location(finding, sources),
+                    om.ReportingDescriptorReference(id=PARSE_ERROR, index=index.get(PARSE_ERROR)),
+                )
+            )
+    notifications += [_notification(problem, "warning") for problem in result.problems]
+    if len(notifications) > MAX_NOTIFICATIONS:
+        extra = len(notifications) - MAX_NOTIFICATIONS
+        notifications = notifications[:MAX_NOTIFICATIONS]
+        notifications.append(_notification(f"{extra} more notifications were omitted.", "warning"))
+    if dropped:
+        notifications.append(
+            _notification(
+                f"{dropped} of {len(reported)} results were dropped to stay within GitHub code scanning's limit of "
+                f"{max_results} results per run; the {len(kept)} most severe were kept. "
+                "Run `mllint-sec check` with text or JSON output to see them all.",
+                "warning",
+            )
+        )
+
+    driver = om.ToolComponent(
+        name=TOOL_NAME,
+        version=__version__,
+        semantic_version=__version__,
+        information_uri=INFORMATION_URI,
+        rules=rules,
+    )
+    run = om.Run(
+        tool=om.Tool(driver=driver),
+        results=results,
+        column_kind="unicodeCodePoints",
+        original_uri_base_ids={SRCROOT: om.ArtifactLocation(uri=repository.root.as_uri() + "/")},
+        invocations=[om.Invocation(execution_successful=True, tool_execution_notifications=notifications)],
+    )
+    if category is not None and category.strip("/ "):
+        run.automation_details = om.RunAutomationDetails(id=category.strip().rstrip("/") + "/")
+    if repository.in_git and repository.repository_uri:  # repositoryUri is required by the schema
+        run.version_control_provenance = [
+            om.VersionControlDetails(
+                repository_uri=repository.repository_uri,
+                revision_id=repository.revision_id,
+                branch=repository.branch,
+                mapped_to=om.ArtifactLocation(uri_base_id=SRCROOT),
+            )
+        ]
+    return om.SarifLog(version=SARIF_VERSION, schema_uri=SCHEMA_URI, runs=[run])
+
+
+def render(result: RunResult, paths: list[Path], *, category: str | None = None, include_suppressed: bool = False) -> str:
+    return dumps(build_log(result, paths, category=category, include_suppressed=include_suppressed))
+

@@ -1,0 +1,71 @@
+"""The real `pre-commit try-repo` runs both hooks against a fixture repository.
+
+This installs mllint-sec into pre-commit's own virtual environment, so it needs
+the package index the project's CI installs from; it takes about half a minute.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PRE_COMMIT = shutil.which("pre-commit") or str(Path(sys.executable).parent / "pre-commit")
+pytestmark = pytest.mark.skipif(not Path(PRE_COMMIT).exists(), reason="pre-commit is part of the test extra")
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def hook_home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+def try_repo(target: Path, hook: str, home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
+    return subprocess.run(
+        [PRE_COMMIT, "try-repo", str(ROOT), hook, "--all-files", "--verbose"],
+        cwd=target, env=env, capture_output=True, text=True, timeout=600,
+    )
+
+
+def make_repo(path: Path, files: dict[str, str]) -> Path:
+    path.mkdir()
+    git(path, "init", "-q")
+    for name, text in files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    git(path, "add", ".")
+    return path
+
+
+def test_files_hook_blocks_a_finding_and_passes_clean_code(tmp_path, hook_home):
+    dirty = make_repo(tmp_path / "dirty", {"train.py": "import torch\nstate = torch.load('ckpt.pt')\n",
+                                            "ok.py": "import json\n"})
+    result = try_repo(dirty, "mllint-sec", hook_home)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "train.py:2:9: LOAD003" in result.stdout
+
+    clean = make_repo(tmp_path / "clean", {"train.py": "import torch\nstate = torch.load('c.pt', weights_only=True)\n"})
+    result = try_repo(clean, "mllint-sec", hook_home)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_repository_hook_uses_the_repository_configuration(tmp_path, hook_home):
+    repo = make_repo(tmp_path / "repo", {
+        "pyproject.toml": '[tool.mllint-sec]\nper-file-ignores = { "tests/**" = ["LOAD003"] }\n',
+        "tests/test_model.py": "import torch\ntorch.load('fixture.pt')\n",
+        "src/model.py": "import pickle\npickle.loads(blob)\n",
+    })
+    result = try_repo(repo, "mllint-sec-repo", hook_home)
+    assert result.returncode == 1
+    assert "src/model.py:2:1: LOAD001" in result.stdout
+    assert "tests/test_model.py" not in result.stdout
