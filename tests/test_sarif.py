@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -437,3 +438,22 @@ def test_output_file_and_sarif_tools_reads_it(cli, tmp_path):
         [sys.executable, "-m", "sarif", "summary", str(out)], capture_output=True, text=True, check=True
     ).stdout
     assert "error:" in summary and "MLS001" in summary
+
+
+def test_upload_size_limit_keeps_the_most_severe_and_says_so(tmp_path, monkeypatch):
+    from mllint_sec.report import sarif as sarif_module
+    from mllint_sec.runner import Options, run
+
+    for i in range(30):
+        (tmp_path / f"m{i}.py").write_text("import marshal, pickle\nmarshal.loads(b)\npickle.loads(b)\n")
+    result = run(Options(paths=[tmp_path], use_cache=False))
+    full = json.loads(sarif_module.render(result, [tmp_path]))
+    assert len(full["runs"][0]["results"]) == 60
+    full_size = len(gzip.compress(sarif_module.render(result, [tmp_path]).encode(), compresslevel=6))
+    monkeypatch.setattr(sarif_module, "MAX_GZIP_BYTES", full_size - 1)
+    reduced = json.loads(sarif_module.render(result, [tmp_path]))
+    results = reduced["runs"][0]["results"]
+    assert 0 < len(results) < 60
+    assert all(r["ruleId"] == "LOAD001" for r in results)  # high kept before medium (marshal)
+    notes = [n["message"]["text"] for n in reduced["runs"][0]["invocations"][0]["toolExecutionNotifications"]]
+    assert any("10 MB per compressed upload" in note for note in notes)

@@ -24,6 +24,7 @@ through the REST API de-duplicate alerts as upload-sarif uploads do.
 from __future__ import annotations
 
 import array
+import gzip
 import json
 import re
 import sys
@@ -50,6 +51,7 @@ LINE_HASH_KEY = "primaryLocationLineHash"
 # GitHub keeps the top 5,000 results of a run (by severity) and rejects runs
 # above 25,000; we keep at most MAX_RESULTS and say how many were dropped.
 MAX_RESULTS = 5000
+MAX_GZIP_BYTES = 10 * 1024 * 1024  # GitHub rejects a gzip-compressed upload above 10 MB
 MAX_NOTIFICATIONS = 1000
 MAX_TAGS = 10  # GitHub displays 10 tags per rule (accepts 20)
 MAX_DESCRIPTION = 1023  # shortDescription/fullDescription must stay under 1024 characters
@@ -446,6 +448,7 @@ def build_log(
     category: str | None = None,
     include_suppressed: bool = False,
     max_results: int = MAX_RESULTS,
+    size_limited: bool = False,
 ) -> om.SarifLog:
     """The sarif-om log of one `check` run; `paths` are the paths the CLI was given."""
     scan_root = _scan_root(list(paths) or [Path(".")])
@@ -482,7 +485,8 @@ def build_log(
         notifications.append(
             _notification(
                 f"{dropped} of {len(reported)} results were dropped to stay within GitHub code scanning's limit of "
-                f"{max_results} results per run; the {len(kept)} most severe were kept. "
+                + ("10 MB per compressed upload" if size_limited else f"{max_results} results per run")
+                + f"; the {len(kept)} most severe were kept. "
                 "Run `mllint-sec check` with text or JSON output to see them all.",
                 "warning",
             )
@@ -517,5 +521,14 @@ def build_log(
 
 
 def render(result: RunResult, paths: list[Path], *, category: str | None = None, include_suppressed: bool = False) -> str:
-    return dumps(build_log(result, paths, category=category, include_suppressed=include_suppressed))
+    """The SARIF text; when its gzip exceeds GitHub's upload limit, fewer (the most severe) results are kept."""
+    limit, size_limited = MAX_RESULTS, False
+    while True:
+        log = build_log(result, paths, category=category, include_suppressed=include_suppressed,
+                        max_results=limit, size_limited=size_limited)
+        text = dumps(log)
+        if limit == 0 or len(gzip.compress(text.encode("utf-8"), compresslevel=6)) <= MAX_GZIP_BYTES:
+            return text
+        kept = len(log.runs[0].results)
+        limit, size_limited = kept // 2, True
 
