@@ -14,7 +14,7 @@ import libcst as cst
 from . import resolve
 from .catalogue import ArgCheck, CallMatch, Catalogue, EnvMatch, Rule, SubclassMatch
 from .resolve import UNKNOWN, Const, LocalClass, Partial, QName
-from .scopes import FileFacts, Scope, Site, dotted_name
+from .scopes import FileFacts, Scope, Site
 
 _ENV_SETTERS = {"os.environ.setdefault", "os.environ.__setitem__", "os.putenv"}
 _ENV_UPDATE = "os.environ.update"
@@ -356,5 +356,3 @@ def match_file(facts: FileFacts, index: MatchIndex) -> list[RawFinding]:
         unique.setdefault((finding.rule.id, id(finding.node)), finding)
     return list(unique.values())
 
-
-__all__ = ["MatchIndex", "RawFinding", "match_file", "dotted_name"]

@@ -40,6 +40,7 @@ class RunResult:
     problems: list[str]
     fail_on: str
     enabled: frozenset[str]
+    scan_root: Path  # display paths are relative to it
 
     @property
     def active(self) -> list[Finding]:
@@ -50,7 +51,7 @@ class RunResult:
         return [f for f in self.active if SEVERITY_RANK[f.severity] >= threshold]
 
 
-def _scan_root(paths: list[Path]) -> Path:
+def scan_root_of(paths: list[Path]) -> Path:
     if len(paths) == 1 and paths[0].is_dir():
         return paths[0].resolve()
     return Path.cwd().resolve()
@@ -77,7 +78,7 @@ def run(options: Options) -> RunResult:
     config = resolve_config(options, catalogue)
     enabled = enabled_rules(options, config, catalogue)
     fail_on = check_severity(options.fail_on, "--fail-on") if options.fail_on else config.fail_on
-    scan_root = _scan_root(options.paths)
+    scan_root = scan_root_of(options.paths)
     discovery = Discovery(config, scan_root)
     targets, problems = discovery.targets(options.paths)
     changed = None
@@ -101,7 +102,7 @@ def run(options: Options) -> RunResult:
         findings = [f for f in findings if _on_changed_line(f, lines_of.get(f.path, set()))]
     if known is not None:
         findings = baselines.new_only(findings, known)
-    return RunResult(catalogue, findings, len(targets), problems, fail_on, enabled)
+    return RunResult(catalogue, findings, len(targets), problems, fail_on, enabled, scan_root)
 
 
 def _on_changed_line(finding: Finding, lines: set[int] | None) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..runner import RunResult, _scan_root
+from ..runner import RunResult
 from .sarif import _Sources, locate_repository
 
 COMMANDS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice", "note": "notice"}
@@ -31,7 +31,7 @@ def command(name: str, message: str, **properties) -> str:
 
 
 def render(result: RunResult, paths: list[Path]) -> str:
-    scan_root = _scan_root(list(paths) or [Path(".")])
+    scan_root = result.scan_root
     sources = _Sources(scan_root, locate_repository(scan_root).root)
     rules = result.catalogue.rules
     lines = []

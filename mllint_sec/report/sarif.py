@@ -38,7 +38,7 @@ import sarif_om as om
 from .. import __version__
 from ..catalogue import Catalogue, Rule
 from ..findings import SEVERITY_RANK, Finding
-from ..runner import RunResult, _scan_root
+from ..runner import RunResult
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -451,7 +451,7 @@ def build_log(
     size_limited: bool = False,
 ) -> om.SarifLog:
     """The sarif-om log of one `check` run; `paths` are the paths the CLI was given."""
-    scan_root = _scan_root(list(paths) or [Path(".")])
+    scan_root = result.scan_root
     repository = locate_repository(scan_root)
     sources = _Sources(scan_root, repository.root)
     catalogue = result.catalogue
