@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 SUPPRESSION_MARKER = "mllint-sec:"
+DYNAMIC_MARKERS = ("__import__", "import_module", "getattr")  # ways to name a loader in a string
 _COMMENTS_AND_STRINGS = re.compile(
     r"#[^\n]*"
     r"|(?P<prefix>[A-Za-z]{0,3})"
@@ -67,4 +68,7 @@ class Prefilter:
         # Substring tests first (C speed, a superset of whole-word matches), then words in code only.
         if self.pattern is None or not any(root in text and last in text for root, last in self.pairs):
             return False
+        if any(marker in text for marker in DYNAMIC_MARKERS):
+            # `getattr(pickle, "loads")`, `__import__("pickle")`: the names sit in string literals.
+            return self._has_pair(text)
         return self._has_pair(code_only(text))

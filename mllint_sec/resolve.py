@@ -64,22 +64,26 @@ def callee_targets(expr: cst.BaseExpression, scope: Scope, via: list | None = No
     if depth > MAX_DEPTH:
         return []
     cache = scope.module().memo
-    key = (id(expr), id(scope))
-    if via is None and key in cache:
-        return cache[key]
-    if key in cache and cache[key] is _IN_PROGRESS:
+    # A bare name's answer depends only on the name and the scope (resolution is
+    # flow-insensitive), so all its occurrences share one entry.
+    key = (expr.value, id(scope)) if isinstance(expr, cst.Name) else (id(expr), id(scope))
+    entry = cache.get(key)
+    if entry is _IN_PROGRESS:
         return []  # a cycle through assignments
-    cache.setdefault(key, _IN_PROGRESS)
-    result = _callee_targets(expr, scope, via, depth)
-    if via is None or cache.get(key) is _IN_PROGRESS:
-        cache[key] = result
+    if entry is None:
+        cache[key] = _IN_PROGRESS
+        walked: list = []
+        entry = cache[key] = (_callee_targets(expr, scope, walked, depth), walked)
+    result, walked = entry
+    if via is not None:
+        via.extend(walked)
     return result
 
 
 _IN_PROGRESS: list = []
 
 
-def _callee_targets(expr: cst.BaseExpression, scope: Scope, via: list | None, depth: int) -> list[str | Partial]:
+def _callee_targets(expr: cst.BaseExpression, scope: Scope, via: list, depth: int) -> list[str | Partial]:
     if isinstance(expr, cst.Name):
         bindings, owner = scope.lookup(expr.value)
         if not bindings:
@@ -90,8 +94,7 @@ def _callee_targets(expr: cst.BaseExpression, scope: Scope, via: list | None, de
             if binding.kind == IMPORT and binding.qname:
                 found.append(binding.qname)
             elif binding.kind == ASSIGN and binding.value is not None:
-                if via is not None:
-                    via.append(binding.value)
+                via.append(binding.value)
                 found.extend(callee_targets(binding.value, binding.scope, via, depth + 1))
         return found
     if isinstance(expr, cst.Attribute):
@@ -101,8 +104,40 @@ def _callee_targets(expr: cst.BaseExpression, scope: Scope, via: list | None, de
             if isinstance(base, str)
         ]
     if isinstance(expr, cst.Call):
-        partial = as_partial(expr, scope, depth)
-        return partial
+        return as_partial(expr, scope, depth) or _dynamic_target(expr, scope, depth)
+    return []
+
+
+_DYNAMIC = ("__import__", "import_module", "getattr")
+
+
+def _imported_as_dynamic(name: cst.Name, scope: Scope) -> bool:
+    """`from importlib import import_module as load_mod`."""
+    bindings, _ = scope.lookup(name.value)
+    return any(b.kind == IMPORT and (b.qname or "").endswith(".import_module") for b in bindings)
+
+
+def _dynamic_target(call: cst.Call, scope: Scope, depth: int) -> list[str | Partial]:
+    """`__import__("pickle")`, `importlib.import_module("pickle")`, `getattr(pickle, "loads")` with literal names."""
+    args = call.args
+    if not args or any(a.star or a.keyword for a in args):
+        return []
+    func = call.func
+    last = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+    if last not in _DYNAMIC and not (isinstance(func, cst.Name) and _imported_as_dynamic(func, scope)):
+        return []
+    bare = func.value if isinstance(func, cst.Name) and not scope.lookup(func.value)[0] else None
+    names = [t for t in callee_targets(func, scope, None, depth + 1) if isinstance(t, str)]
+    first = _literal(args[0].value)
+    if (bare == "__import__" or "builtins.__import__" in names) and isinstance(first, Const):
+        return [str(first.value).split(".")[0]] if isinstance(first.value, str) else []
+    if "importlib.import_module" in names and isinstance(first, Const) and isinstance(first.value, str):
+        return [first.value]
+    if (bare == "getattr" or "builtins.getattr" in names) and len(args) in (2, 3):
+        attr = _literal(args[1].value)
+        if isinstance(attr, Const) and isinstance(attr.value, str):
+            return [f"{base}.{attr.value}" for base in callee_targets(args[0].value, scope, None, depth + 1)
+                    if isinstance(base, str)]
     return []
 
 

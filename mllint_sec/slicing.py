@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from .prefilter import SUPPRESSION_MARKER, code_only_keeping_lines
+from .prefilter import DYNAMIC_MARKERS, SUPPRESSION_MARKER, code_only_keeping_lines
 
 _HEADER = re.compile(r"(?:async[ \t]+)?def[ \t]+(\w+)|class[ \t]+(\w+)")
 _CONTINUATION = re.compile(r"(?:else|elif|except|finally)\b")
@@ -84,6 +84,7 @@ def reduce_source(text: str, words: frozenset[str], raw_words: frozenset[str] = 
             wanted.search(block_code)
             or SUPPRESSION_MARKER in block_text
             or re.search(r"\bglobal\b", block_code)
+            or any(marker in block_code for marker in DYNAMIC_MARKERS)
             or any(word in block_text for word in raw_words)
         ):
             continue

@@ -139,7 +139,7 @@ def run_guarded(function, *args):
 
 _STRUCTURE = re.compile(r"[()\[\]{}\n]")
 _OPERATORS = re.compile(r"[-+*/%@&|^~.<>]|\b(?:and|or|not|if|lambda)\b")
-_STATEMENT_START = ("def ", "class ", "import ", "from ", "@", "async def ")
+_STATEMENT_START = ("def ", "class ", "@", "async def ")
 # libcst's parse time grows much faster than linearly with expression depth
 # (a 1,000-term `+` chain takes 0.4 s, 4,000 terms 18 s), so text beyond these
 # bounds is analysed in a child process with a time limit.
@@ -148,14 +148,22 @@ CHAIN_BOUND = 800
 
 
 def looks_pathological(text: str) -> bool:
-    """Cheap upper bound on expression depth: bracket nesting, operators in one logical line."""
+    """Cheap upper bound on expression depth: bracket nesting, operators in one logical line.
+
+    Measured on the text with comments and string literals blanked (a "(" in a
+    string must not open a bracket); a `def`, `class` or decorator line can never
+    sit inside brackets, so it always starts a new logical line.
+    """
+    from .prefilter import code_only_keeping_lines
+
+    text = code_only_keeping_lines(text)
     depth = 0
     start = 0
     for match in _STRUCTURE.finditer(text):
         char = match.group()
         if char == "\n":
             end = match.start()
-            if depth > 0 and not text.startswith(_STATEMENT_START, match.end()):
+            if depth > 0 and not text[match.end():match.end() + 200].lstrip(" \t").startswith(_STATEMENT_START):
                 continue
             depth = 0
             if end - start > CHAIN_BOUND and len(_OPERATORS.findall(text, start, end)) > CHAIN_BOUND:

@@ -120,6 +120,14 @@ CASES = {
         + "    return torch.load(k)\n",
         [("LOAD003", 303)],
     ),
+    "dunder-import": ("__import__('pickle').loads(b)\nx = __import__('os.path')\n", [("LOAD001", 1)]),
+    "importlib-import-module": ("import importlib\nimportlib.import_module('torch').load(p)\n", [("LOAD003", 2)]),
+    "getattr-loader": ("import pickle\nfn = getattr(pickle, 'loads')\nfn(b)\ngetattr(pickle, 'dumps')(o)\n", [("LOAD001", 3)]),
+    "getattr-in-a-long-function": (
+        "import pickle\ndef f(b):\n" + "".join(f"    x{i} = {i}\n" for i in range(12)) + "    return getattr(pickle, 'loads')(b)\n",
+        [("LOAD001", 15)],
+    ),
+    "local-dunder-import-shadowed": ("def __import__(n):\n    return n\n__import__('pickle').loads(b)\n", []),
     "reassigned-module-name": ("import pickle\npickle = Safe()\npickle.loads(b)\n", [("LOAD001", 3)]),
 }
 
