@@ -1,8 +1,9 @@
 """`--diff-base REF`: which lines changed since REF, so only findings on them are reported.
 
 Uses git through gitpython: `git diff --unified=0 REF` compares REF with the
-working tree (staged and unstaged changes alike); untracked files that git does
-not ignore count as entirely new.
+working tree (staged and unstaged changes alike); files added since REF
+(binary ones included) and untracked files that git does not ignore count as
+entirely new, so findings about a whole file (a committed artifact) are kept.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ def changed_lines(scan_root: Path, base: str) -> dict[Path, set[int] | None]:
         if hunk and current is not None:
             start, count = int(hunk.group("start")), int(hunk.group("count") or 1)
             changed[current].update(range(start, start + count))  # type: ignore[union-attr]
+    # Files added since `base` are new in full, even when git shows no hunks (binary artifacts).
+    for line in repo.git.diff("--name-only", "--diff-filter=A", "--no-renames", "-z", base, "--").split("\0"):
+        if line:
+            changed[top / line] = ALL_LINES
     for untracked in repo.untracked_files:
         changed[top / untracked] = ALL_LINES
     return changed

@@ -66,3 +66,13 @@ def test_malformed_baseline_is_a_configuration_error(tmp_path, text):
     path.write_text(text)
     with pytest.raises(ConfigError, match="baseline"):
         baseline.read(path)
+
+
+def test_files_added_since_base_are_new_in_full_even_when_binary(repo):
+    from mllint_sec import gitdiff
+
+    (repo / "model.pkl").write_bytes(b"\x80\x04\x95\x00binary\x00")
+    git(repo, "add", "model.pkl")
+    changed = gitdiff.changed_lines(repo, "HEAD")
+    assert changed[(repo / "model.pkl")] is gitdiff.ALL_LINES
+    assert changed.get(repo / "old.py") is None  # unchanged files are absent
