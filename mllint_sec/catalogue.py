@@ -36,7 +36,9 @@ ARG_CHECKS = ("absent-or-falsy", "truthy", "falsy", "present", "not-in", "not-li
 
 _ID_RE = re.compile(r"^[A-Z]+[0-9]{3}$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-_QNAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+# Dotted names; an inner `*` segment stands for one or more names (`transformers.*.from_pretrained`:
+# `from_pretrained` on anything the transformers package exports).
+_QNAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|\*))*\.[A-Za-z_][A-Za-z0-9_]*$|^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class CatalogueError(Exception):

@@ -43,6 +43,8 @@ class RawFinding:
 @dataclass
 class MatchIndex:
     calls: dict[str, list[tuple[Rule, CallMatch]]] = field(default_factory=dict)
+    # `pkg.*.name` patterns: (prefix, suffix, rule, match), matched on qualified names.
+    wildcards: list[tuple[str, str, Rule, CallMatch]] = field(default_factory=list)
     subclasses: dict[str, list[tuple[Rule, SubclassMatch]]] = field(default_factory=dict)
     env: dict[str, list[tuple[Rule, EnvMatch]]] = field(default_factory=dict)
     # (root, last) word pairs whose presence lets a file contain a match at all (see prefilter.py).
@@ -61,7 +63,11 @@ class MatchIndex:
                 continue
             for match in rule.calls:
                 for name in match.calls:
-                    index.calls.setdefault(name, []).append((rule, match))
+                    if ".*." in name:
+                        prefix, suffix = name.split(".*.", 1)
+                        index.wildcards.append((prefix + ".", "." + suffix, rule, match))
+                    else:
+                        index.calls.setdefault(name, []).append((rule, match))
                     words.add(_pair(name))
                     if not match.args and name.rsplit(".", 1)[-1][:1].islower():
                         references.add(name.rsplit(".", 1)[-1])
@@ -77,6 +83,14 @@ class MatchIndex:
         index.env_names = frozenset(index.env)
         index.reference_names = frozenset(references)
         return index
+
+
+def _call_matches(index: "MatchIndex", qualified: str) -> list[tuple[Rule, CallMatch]]:
+    found = list(index.calls.get(qualified, ()))
+    for prefix, suffix, rule, match in index.wildcards:
+        if qualified.startswith(prefix) and qualified.endswith(suffix) and len(qualified) > len(prefix) + len(suffix) - 1:
+            found.append((rule, match))
+    return found
 
 
 def _pair(qualified: str) -> tuple[str, str]:
@@ -246,7 +260,8 @@ class _FileMatcher:
 
     def direct_call(self, site: Site, callee: str, args: list[_Arg], report, deferred: bool) -> bool:
         hit = False
-        for rule, match in self.index.calls.get(callee, ()):
+        matches = _call_matches(self.index, callee)
+        for rule, match in matches:
             if deferred and not match.args:
                 hit = True  # reported as a value reference (the partial's first argument)
                 continue
@@ -254,7 +269,7 @@ class _FileMatcher:
             if outcome:
                 self.add(rule, outcome[0], site.statement, outcome[1])
                 hit = True
-        return hit or (callee in self.index.calls and not deferred)
+        return hit or (bool(matches) and not deferred)
 
     def partial_call(self, site: Site, partial: Partial) -> bool:
         if (id(partial.call), partial.target) in self.reported_partials:
@@ -286,7 +301,7 @@ class _FileMatcher:
         for target in resolve.callee_targets(site.node, site.scope):
             if not isinstance(target, str):
                 continue
-            for rule, match in self.index.calls.get(target, ()):
+            for rule, match in _call_matches(self.index, target):
                 if not match.args:
                     self.add(rule, site.node, site.statement, match.message.format(callee=target))
 
@@ -296,7 +311,7 @@ class _FileMatcher:
                 continue
             for target in resolve.callee_targets(site.node, site.scope):
                 if isinstance(target, str):
-                    for rule, match in self.index.calls.get(target, ()):
+                    for rule, match in _call_matches(self.index, target):
                         if not match.args:
                             self.add(rule, site.node, site.statement, match.message.format(callee=target))
 

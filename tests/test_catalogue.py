@@ -44,6 +44,8 @@ def test_shipped_catalogue_loads_with_unique_ids():
         ('precision = "high"', 'precision = "high"\ncolour = "red"', "unknown field(s) colour"),
         ('check = "absent-or-falsy"', 'check = "sometimes"', "check 'sometimes' is not one of"),
         ('calls = ["torch.load", "torch.serialization.load"]', 'calls = ["torch load"]', "not a dotted qualified name"),
+        ('calls = ["torch.load", "torch.serialization.load"]', 'calls = ["torch.*"]', "not a dotted qualified name"),
+        ('calls = ["torch.load", "torch.serialization.load"]', 'calls = ["*.load"]', "not a dotted qualified name"),
         ('verdict = "flag"', 'verdict = "maybe"', "verdict 'maybe' is not one of"),
         ("references = [", "references = [] \nignored = [", "unknown field(s) ignored"),
         ("[[match]]\ncalls", "[[match]]\nwhatever = 1\ncalls", "unknown field(s) whatever"),

@@ -35,6 +35,10 @@ def _call_sites():
 
 
 def _spellings(qualified: str, args: str, match) -> dict[str, str]:
+    if ".*." in qualified:  # `pkg.*.method`: a method on some class the package exports
+        module, method = qualified.split(".*.", 1)
+        qualified = f"{module}.SomeClass.{method}"
+        return _class_spellings(module, "SomeClass", method, _with_first_arg(args, match))
     module, _, function = qualified.rpartition(".")
     top = module.split(".")[0]
     # A first positional argument, unless a checked parameter sits at position 0.
@@ -47,6 +51,19 @@ def _spellings(qualified: str, args: str, match) -> dict[str, str]:
         "from-import": f"{prelude}from {module} import {function}\nresult = {function}({args})\n",
         "from-import-as": f"{prelude}from {module} import {function} as renamed\nresult = renamed({args})\n",
         "top-level-import": f"{prelude}import {top}\nimport {module}\nresult = {module}.{function}({args})\n",
+    }
+
+
+def _with_first_arg(args: str, match) -> str:
+    return args.lstrip(", ") if any(c.position == 0 for c in match.args) else "data" + args
+
+
+def _class_spellings(module: str, cls: str, method: str, args: str) -> dict[str, str]:
+    return {
+        "plain": f"import {module}\nresult = {module}.{cls}.{method}({args})\n",
+        "aliased": f"import {module} as aliased_mod\nresult = aliased_mod.{cls}.{method}({args})\n",
+        "from-import": f"from {module} import {cls}\nresult = {cls}.{method}({args})\n",
+        "from-import-as": f"from {module} import {cls} as renamed\nresult = renamed.{method}({args})\n",
     }
 
 
@@ -100,4 +117,5 @@ def test_safe_arguments_are_silent_in_every_spelling(rule_id, code):
 
 def test_generated_cases_cover_the_catalogue():
     assert len({q for _, _, q in _call_sites()}) >= 60
+    assert any(".*." in q for _, _, q in _call_sites())  # wildcard names are generated too
     assert len(UNSAFE_CASES) >= 300 and len(SAFE_CASES) >= 100
