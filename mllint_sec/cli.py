@@ -91,11 +91,11 @@ def check(
     elif output_format == "sarif":
         from .report import sarif
 
-        report = sarif.render(result, options.paths, category=category, include_suppressed=include_suppressed)
+        report = sarif.render(result, category=category, include_suppressed=include_suppressed)
     elif output_format == "github":
         from .report import github
 
-        report = github.render(result, options.paths)
+        report = github.render(result)
     else:
         report = text.render(result, show_suppressed)
     if output is not None:

@@ -388,7 +388,7 @@ def test_too_many_results_keeps_the_most_severe_and_says_so(tmp_path, write):
     write(tmp_path, {"m.py": "import torch, yaml\nyaml.load(s)\ntorch.load(p)\nyaml.load(t)\n", "bad.py": BROKEN})
     result = run(Options(paths=[tmp_path]))
     assert len(result.active) >= 3
-    doc = sarif.to_sarif_dict(sarif.build_log(result, [tmp_path], max_results=2))
+    doc = sarif.to_sarif_dict(sarif.build_log(result, max_results=2))
     kept = results_of(doc)
     assert len(kept) == 2
     assert all(r["level"] == "error" for r in kept)
@@ -447,11 +447,11 @@ def test_upload_size_limit_keeps_the_most_severe_and_says_so(tmp_path, monkeypat
     for i in range(30):
         (tmp_path / f"m{i}.py").write_text("import marshal, pickle\nmarshal.loads(b)\npickle.loads(b)\n")
     result = run(Options(paths=[tmp_path], use_cache=False))
-    full = json.loads(sarif_module.render(result, [tmp_path]))
+    full = json.loads(sarif_module.render(result))
     assert len(full["runs"][0]["results"]) == 60
-    full_size = len(gzip.compress(sarif_module.render(result, [tmp_path]).encode(), compresslevel=6))
+    full_size = len(gzip.compress(sarif_module.render(result).encode(), compresslevel=6))
     monkeypatch.setattr(sarif_module, "MAX_GZIP_BYTES", full_size - 1)
-    reduced = json.loads(sarif_module.render(result, [tmp_path]))
+    reduced = json.loads(sarif_module.render(result))
     results = reduced["runs"][0]["results"]
     assert 0 < len(results) < 60
     assert all(r["ruleId"] == "LOAD001" for r in results)  # high kept before medium (marshal)

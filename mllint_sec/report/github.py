@@ -7,7 +7,6 @@ annotation on the pull request's diff. Paths are relative to the repository root
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from ..runner import RunResult
 from .sarif import _Sources, locate_repository
@@ -30,7 +29,7 @@ def command(name: str, message: str, **properties) -> str:
     return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
 
 
-def render(result: RunResult, paths: list[Path]) -> str:
+def render(result: RunResult) -> str:
     scan_root = result.scan_root
     sources = _Sources(scan_root, locate_repository(scan_root).root)
     rules = result.catalogue.rules

@@ -443,14 +443,13 @@ def _notification(text: str, level_: str, location: om.Location | None = None, r
 
 def build_log(
     result: RunResult,
-    paths: list[Path],
     *,
     category: str | None = None,
     include_suppressed: bool = False,
     max_results: int = MAX_RESULTS,
     size_limited: bool = False,
 ) -> om.SarifLog:
-    """The sarif-om log of one `check` run; `paths` are the paths the CLI was given."""
+    """The sarif-om log of one `check` run."""
     scan_root = result.scan_root
     repository = locate_repository(scan_root)
     sources = _Sources(scan_root, repository.root)
@@ -520,11 +519,11 @@ def build_log(
     return om.SarifLog(version=SARIF_VERSION, schema_uri=SCHEMA_URI, runs=[run])
 
 
-def render(result: RunResult, paths: list[Path], *, category: str | None = None, include_suppressed: bool = False) -> str:
+def render(result: RunResult, *, category: str | None = None, include_suppressed: bool = False) -> str:
     """The SARIF text; when its gzip exceeds GitHub's upload limit, fewer (the most severe) results are kept."""
     limit, size_limited = MAX_RESULTS, False
     while True:
-        log = build_log(result, paths, category=category, include_suppressed=include_suppressed,
+        log = build_log(result, category=category, include_suppressed=include_suppressed,
                         max_results=limit, size_limited=size_limited)
         text = dumps(log)
         if limit == 0 or len(gzip.compress(text.encode("utf-8"), compresslevel=6)) <= MAX_GZIP_BYTES:
