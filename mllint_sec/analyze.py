@@ -39,12 +39,12 @@ class Analyzer:
         if path.endswith(".ipynb"):
             notebook = notebooks.to_python(data)
             if isinstance(notebook, source.ParseFailure):
-                return self._failure(path, notebook, "")
+                return self.failure(path, notebook)
             lines = notebook.text.split("\n")
             return [_on_notebook(f, notebook, lines) for f in self.analyze_text(path, notebook.text)]
         text = source.decode(data)
         if isinstance(text, source.ParseFailure):
-            return self._failure(path, text, "")
+            return self.failure(path, text)
         return self.analyze_text(path, text)
 
     def analyze_text(self, path: str, text: str) -> list[Finding]:
@@ -61,10 +61,11 @@ class Analyzer:
                 failure = source.ParseFailure(f"expression nesting too deep to analyse: {error}")
             else:
                 failure = source.ParseFailure(f"internal error while analysing: {type(error).__name__}: {error}")
-            return self._failure(path, failure, text)
+            return self.failure(path, failure, text)
         return result
 
-    def _failure(self, path: str, failure: source.ParseFailure, text: str) -> list[Finding]:
+    def failure(self, path: str, failure: source.ParseFailure, text: str = "", key: str = "parse-error") -> list[Finding]:
+        """The MLS001 finding for a file that could not be analysed (none when MLS001 is not enabled)."""
         if PARSE_ERROR not in self.enabled:
             return []
         lines = text.splitlines()
@@ -73,7 +74,7 @@ class Analyzer:
         return [
             Finding(
                 PARSE_ERROR, path, failure.line, failure.column, failure.line, failure.column,
-                failure.message, snippet.rstrip(), rule.severity, statement_text="parse-error",
+                failure.message, snippet.rstrip(), rule.severity, statement_text=key,
             )
         ]
 
@@ -83,7 +84,7 @@ class Analyzer:
         if not isinstance(module, cst.Module):
             module = source.parse(text)  # nothing to reduce, or the reduced text did not parse
         if isinstance(module, source.ParseFailure):
-            return self._failure(path, module, text)
+            return self.failure(path, module, text)
         facts = scopes.collect(module, self.index.reference_names)
         raw = match_file(facts, self.index)
         comment_nodes = []

@@ -70,7 +70,11 @@ class Discovery:
         self.patterns = PathPatterns(list(config.exclude or DEFAULT_EXCLUDES) + list(config.extend_exclude))
 
     def excluded(self, path: Path) -> bool:
-        return self.patterns.match(self._relative(path, self.config_roots) or path.name)
+        return self.patterns.match(self.config_relative(path) or path.name)
+
+    def config_relative(self, path: Path) -> str | None:
+        """`path` relative to the configuration's directory (POSIX), or None outside it."""
+        return self._relative(path, self.config_roots)
 
     def display(self, path: Path) -> str:
         return self._relative(path, self.scan_roots) or path.as_posix()

@@ -86,7 +86,11 @@ def run(options: Options) -> RunResult:
         changed = {os.path.realpath(p): lines for p, lines in gitdiff.changed_lines(scan_root, options.diff_base).items()}
         targets = [t for t in targets if os.path.realpath(t.path) in changed]
     known = baselines.read(options.baseline) if options.baseline is not None else None
-    work = [(str(t.path), t.display, enabled - _per_file_ignored(config, catalogue, discovery, t.path)) for t in targets]
+    ignores = [
+        (PathPatterns([pattern]), frozenset(resolve_tokens(tokens, catalogue, f"per-file-ignores '{pattern}'")))
+        for pattern, tokens in config.per_file_ignores.items()
+    ]
+    work = [(str(t.path), t.display, enabled - _per_file_ignored(ignores, discovery, t.path)) for t in targets]
     cache = None
     if options.use_cache:
         rule_paths = [rule.path for rule in catalogue.rules.values()]
@@ -180,22 +184,17 @@ def _scan_chunk(chunk) -> tuple[list[Finding], list[str]]:
 
 def _scan_file(path: str, display: str, rules: frozenset[str]) -> tuple[list[Finding], str | None]:
     from .analyze import PARSE_ERROR, Analyzer
+    from .source import ParseFailure
 
-    catalogue: Catalogue = _STATE["catalogue"]
+    analyzer = _STATE["analyzers"].get(rules)
+    if analyzer is None:
+        analyzer = _STATE["analyzers"][rules] = Analyzer(_STATE["catalogue"], rules)
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        unreadable = []
-        if PARSE_ERROR in rules:
-            unreadable.append(
-                Finding(PARSE_ERROR, display, 1, 1, 1, 1, f"cannot read file: {reason}", "",
-                        catalogue.rules[PARSE_ERROR].severity, statement_text="unreadable")
-            )
+        unreadable = analyzer.failure(display, ParseFailure(f"cannot read file: {reason}"), key="unreadable")
         return unreadable, f"{display}: cannot read: {reason}"
-    analyzer = _STATE["analyzers"].get(rules)
-    if analyzer is None:
-        analyzer = _STATE["analyzers"][rules] = Analyzer(catalogue, rules)
     findings = analyzer.analyze(display, data)
     cache = _STATE["cache"]
     if cache is not None and not any(f.rule_id == PARSE_ERROR and "longer than" in f.message for f in findings):
@@ -203,16 +202,11 @@ def _scan_file(path: str, display: str, rules: frozenset[str]) -> tuple[list[Fin
     return findings, None
 
 
-def _per_file_ignored(config: Config, catalogue: Catalogue, discovery: Discovery, path: Path) -> frozenset[str]:
-    if not config.per_file_ignores:
+def _per_file_ignored(ignores, discovery: Discovery, path: Path) -> frozenset[str]:
+    """Rules switched off for `path` by per-file-ignores (patterns compiled once per run)."""
+    if not ignores:
         return frozenset()
-    root = discovery.config_root
-    try:
-        relative = path.resolve().relative_to(root).as_posix()
-    except ValueError:
+    relative = discovery.config_relative(path)
+    if relative is None:
         return frozenset()
-    ignored: set[str] = set()
-    for pattern, tokens in config.per_file_ignores.items():
-        if PathPatterns([pattern]).match(relative):
-            ignored |= resolve_tokens(tokens, catalogue, f"per-file-ignores '{pattern}'")
-    return frozenset(ignored)
+    return frozenset(rule for patterns, rules in ignores if patterns.match(relative) for rule in rules)
