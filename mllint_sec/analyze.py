@@ -16,7 +16,7 @@ from . import notebooks, positions, scopes, slicing, source
 from .catalogue import Catalogue
 from .findings import Finding, normalise
 from .matching import MatchIndex, RawFinding, match_file
-from .prefilter import SUPPRESSION_MARKER, Prefilter
+from .prefilter import SUPPRESSION_MARKER, Prefilter, code_only_keeping_lines
 from .suppressions import Suppression, covers, parse_comment
 
 PARSE_ERROR = "MLS001"
@@ -50,10 +50,11 @@ class Analyzer:
     def analyze_text(self, path: str, text: str) -> list[Finding]:
         if not self.prefilter.wants(text):
             return []
-        if source.looks_pathological(text):
-            result, error = source.run_in_child(self._analyze_text, (path, text), PATHOLOGICAL_TIMEOUT)
+        code = code_only_keeping_lines(text)  # one blanked view for the nesting guard and the slicer
+        if source.looks_pathological(text, code):
+            result, error = source.run_in_child(self._analyze_text, (path, text, code), PATHOLOGICAL_TIMEOUT)
         else:
-            result, error = source.run_guarded(self._analyze_text, path, text)
+            result, error = source.run_guarded(self._analyze_text, path, text, code)
         if error is not None:
             if isinstance(error, RecursionError):
                 failure = source.ParseFailure("expression nesting too deep to analyse")
@@ -78,8 +79,8 @@ class Analyzer:
             )
         ]
 
-    def _analyze_text(self, path: str, text: str) -> list[Finding]:
-        reduced = slicing.reduce_source(text, self.index.last_words, self.index.env_names)
+    def _analyze_text(self, path: str, text: str, code: str) -> list[Finding]:
+        reduced = slicing.reduce_source(text, self.index.last_words, self.index.env_names, code)
         module = source.parse(reduced) if reduced is not None else None
         if not isinstance(module, cst.Module):
             module = source.parse(text)  # nothing to reduce, or the reduced text did not parse

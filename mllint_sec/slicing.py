@@ -44,13 +44,16 @@ def _words(words: frozenset[str]) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words))) + r")\b")
 
 
-def reduce_source(text: str, words: frozenset[str], raw_words: frozenset[str] = frozenset()) -> str | None:
+def reduce_source(
+    text: str, words: frozenset[str], raw_words: frozenset[str] = frozenset(), code: str | None = None
+) -> str | None:
     """The text with irrelevant top-level def/class blocks stubbed, or None when nothing would change.
 
     `words`: names a finding's code must mention (loader names); `raw_words`:
-    strings that may sit inside literals (environment variable names).
+    strings that may sit inside literals (environment variable names); `code`:
+    code_only_keeping_lines(text), when the caller already has it.
     """
-    code = code_only_keeping_lines(text)
+    code = code if code is not None else code_only_keeping_lines(text)
     code_lines = code.split("\n")
     lines = text.split("\n")
     # Block boundaries come from a view with every literal blanked (f-string text at

@@ -147,16 +147,19 @@ DEPTH_BOUND = 100
 CHAIN_BOUND = 800
 
 
-def looks_pathological(text: str) -> bool:
+def looks_pathological(text: str, code: str | None = None) -> bool:
     """Cheap upper bound on expression depth: bracket nesting, operators in one logical line.
 
-    Measured on the text with comments and string literals blanked (a "(" in a
+    Measured on the text with comments and string literals blanked (`code`, the
+    view prefilter.code_only_keeping_lines gives, when the caller has it; a "(" in a
     string must not open a bracket); a `def`, `class` or decorator line can never
     sit inside brackets, so it always starts a new logical line.
     """
-    from .prefilter import code_only_keeping_lines
+    if code is None:
+        from .prefilter import code_only_keeping_lines
 
-    text = code_only_keeping_lines(text)
+        code = code_only_keeping_lines(text)
+    text = code
     depth = 0
     start = 0
     for match in _STRUCTURE.finditer(text):
