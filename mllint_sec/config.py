@@ -173,7 +173,3 @@ class PathPatterns:
             prefixes = ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
             return any(regex.match(prefix) for regex in self.anchored for prefix in prefixes)
         return False
-
-
-def path_matches(relative: str, pattern: str) -> bool:
-    return PathPatterns([pattern]).match(relative)
