@@ -116,6 +116,7 @@ class Analyzer:
             raw.rule.severity, statement_text=normalise(code),
         )
         finding.extra["statement_line"] = statement_line
+        finding.extra.update(raw.extra)
         return finding
 
     def _apply_suppressions(self, path, findings, suppressions: list[Suppression], lines, spans, raw) -> list[Finding]:

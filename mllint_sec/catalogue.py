@@ -32,7 +32,22 @@ VERDICTS = ("flag", "pass", "todo-flag", "todo-pass")
 #   not-in:          unsafe unless the argument is given and one of `safe` (yaml Loader)
 #   not-literal:     unsafe when given as True or as anything but a literal list of
 #                    strings, i.e. computed at run time (skops trusted=)
-ARG_CHECKS = ("absent-or-falsy", "truthy", "falsy", "present", "not-in", "not-literal")
+#   one-of:          unsafe when given as one of `values` (torch.hub trust_repo=True)
+#   not-commit:      unsafe unless given as a full 40-hex commit SHA (Hugging Face revision=)
+#   unpinned-ref:    unsafe when an "owner/repo[:ref]" string has no ref or a ref that is not
+#                    a 40-hex commit (torch.hub)
+#   hub-id:          holds when the value names a hub repository ("org/name"), not a local
+#                    path; `safe` lists names that are not downloads (datasets' "csv")
+#   maybe-hub-id:    holds when the value may name a hub repository or a local path and
+#                    nothing tells which (a command-line argument)
+#   hf-hub-unpinned: holds when the value is an "hf-hub:org/name" id (timm, open_clip) with
+#                    no "@<40-hex commit>" suffix
+#   suffix:          holds when the string's known tail ends with one of `values` (".pt")
+#   http:            holds when the value is a plain http:// URL to a non-local host
+ARG_CHECKS = (
+    "absent-or-falsy", "truthy", "falsy", "present", "not-in", "not-literal", "one-of",
+    "not-commit", "unpinned-ref", "hub-id", "maybe-hub-id", "hf-hub-unpinned", "suffix", "http",
+)
 
 _ID_RE = re.compile(r"^[A-Z]+[0-9]{3}$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -47,21 +62,48 @@ class CatalogueError(Exception):
 
 @dataclass(frozen=True)
 class ArgCheck:
-    name: str
+    names: tuple[str, ...]  # the parameter's keyword names (libraries disagree: `model_name`, `model_name_or_path`)
     position: int | None
     check: str
     message: str
     unknown: str  # "flag" or "pass": what an unresolvable value means
     safe: tuple[str, ...] = ()
+    values: tuple[Any, ...] = ()  # one-of: the unsafe values; suffix: the suffixes
+
+    @property
+    def name(self) -> str:
+        return self.names[0]
+
+
+@dataclass(frozen=True)
+class Also:
+    """A clause appended to the finding's message when every `when` check holds ("also unpinned")."""
+
+    message: str
+    when: tuple[ArgCheck, ...]
 
 
 @dataclass(frozen=True)
 class CallMatch:
-    """Calls to any of `calls` (qualified names); unsafe unconditionally, or when an arg check fires."""
+    """Calls to any of `calls` (qualified names); unsafe unconditionally, or when an arg check fires.
+
+    `when`: checks that must all hold before the call is considered at all (the model id
+    names a hub repository, the URL names an artifact). `unless_code_mentions`: words
+    whose presence as identifiers in the enclosing function (the module, at top level)
+    clears the call (a download followed by a `hashlib` comparison).
+    """
 
     calls: tuple[str, ...]
     message: str
     args: tuple[ArgCheck, ...] = ()
+    when: tuple[ArgCheck, ...] = ()
+    also: tuple[Also, ...] = ()
+    unless_code_mentions: tuple[str, ...] = ()
+
+    @property
+    def unconditional(self) -> bool:
+        """Every call is a finding, so a bare reference to the callee (`map(pickle.loads, xs)`) is one too."""
+        return not (self.args or self.when or self.unless_code_mentions)
 
 
 @dataclass(frozen=True)
@@ -106,6 +148,7 @@ class Rule:
     env: tuple[EnvMatch, ...] = ()
     examples: tuple[Example, ...] = ()
     path: str = ""
+    default_enabled: bool = True  # False: opt-in, enabled only when named by id or name
 
 
 @dataclass(frozen=True)
@@ -132,14 +175,23 @@ class Catalogue:
         return self.rules.get(key.upper()) or self.by_name(key.lower())
 
     def select(self, token: str) -> list[str]:
-        """Rule ids that a --select/--ignore token names: an id, an id prefix, a family or rule name."""
+        """Rule ids that a --select/--ignore token names: an id, an id prefix, a family or rule name.
+
+        A family or a prefix names only the rules enabled by default; an opt-in rule is
+        named by its own id or name.
+        """
         upper = token.upper()
-        if token.lower() in self.families:
-            return sorted(r.id for r in self.rules.values() if r.family == token.lower())
+        if upper in self.rules:
+            return [upper]
         named = self.by_name(token.lower())
         if named:
             return [named.id]
-        return sorted(rid for rid in self.rules if rid.startswith(upper))
+        if token.lower() in self.families:
+            return sorted(r.id for r in self.rules.values() if r.family == token.lower() and r.default_enabled)
+        return sorted(rid for rid, r in self.rules.items() if rid.startswith(upper) and r.default_enabled)
+
+    def defaults(self) -> set[str]:
+        return {rid for rid, rule in self.rules.items() if rule.default_enabled}
 
 
 def catalogue_dir() -> Path:
@@ -193,14 +245,14 @@ class _Fields:
 
 _RULE_FIELDS = {
     "id", "name", "family", "severity", "precision", "cwe", "atlas", "owasp_ml", "sdl",
-    "summary", "docs", "match", "example",
+    "summary", "docs", "match", "example", "enabled_by_default",
 }
 _DOC_FIELDS = {"what", "why", "unsafe", "safe", "references", "known_limits"}
 
 
-def _parse_arg(where: str, table: dict[str, Any]) -> ArgCheck:
+def _parse_arg(where: str, table: dict[str, Any], needs_message: bool = True) -> ArgCheck:
     f = _Fields(where, table)
-    f.only({"name", "position", "check", "message", "unknown", "safe"})
+    f.only({"name", "position", "check", "message", "unknown", "safe", "values"})
     check = f.get("check", str)
     if check not in ARG_CHECKS:
         raise f.fail(f"check '{check}' is not one of {', '.join(ARG_CHECKS)}")
@@ -208,14 +260,36 @@ def _parse_arg(where: str, table: dict[str, Any]) -> ArgCheck:
     if unknown not in ("flag", "pass"):
         raise f.fail("unknown must be 'flag' or 'pass'")
     safe = f.strings("safe", required=check == "not-in")
+    values = tuple(f.get("values", list, required=check in ("one-of", "suffix"), default=[]))
+    if check == "suffix" and not all(isinstance(v, str) for v in values):
+        raise f.fail("suffix values must be strings")
+    raw_name = f.get("name", (str, list))
+    names = (raw_name,) if isinstance(raw_name, str) else f.strings("name")
+    if not names:
+        raise f.fail("name must name at least one parameter")
     return ArgCheck(
-        name=f.get("name", str),
+        names=names,
         position=f.get("position", int, required=False),
         check=check,
-        message=f.get("message", str),
+        message=f.get("message", str, required=needs_message, default=""),
         unknown=unknown,
         safe=safe,
+        values=values,
     )
+
+
+def _parse_checks(f: _Fields, where: str, key: str, needs_message: bool) -> tuple[ArgCheck, ...]:
+    raw = f.get(key, list, required=False, default=[])
+    return tuple(_parse_arg(f"{where}.{key}[{i}]", a, needs_message) for i, a in enumerate(raw))
+
+
+def _parse_also(where: str, table: dict[str, Any]) -> Also:
+    f = _Fields(where, table)
+    f.only({"message", "when"})
+    when = _parse_checks(f, where, "when", needs_message=False)
+    if not when:
+        raise f.fail("an [[also]] clause needs at least one [[when]] check")
+    return Also(f.get("message", str), when)
 
 
 def _qualified(f: _Fields, names: tuple[str, ...], key: str) -> tuple[str, ...]:
@@ -232,11 +306,13 @@ def _parse_match(where: str, table: dict[str, Any]):
         raise f.fail("each [[match]] needs exactly one of 'calls', 'subclasses' or 'env'")
     kind = kinds[0]
     if kind == "calls":
-        f.only({"calls", "message", "args"})
-        raw_args = f.get("args", list, required=False, default=[])
-        args = tuple(_parse_arg(f"{where}.args[{i}]", a) for i, a in enumerate(raw_args))
+        f.only({"calls", "message", "args", "when", "also", "unless_code_mentions"})
+        args = _parse_checks(f, where, "args", needs_message=True)
+        when = _parse_checks(f, where, "when", needs_message=False)
+        also = tuple(_parse_also(f"{where}.also[{i}]", a) for i, a in enumerate(f.get("also", list, required=False, default=[])))
         message = f.get("message", str, required=not args, default="")
-        return CallMatch(_qualified(f, f.strings("calls"), "calls"), message, args)
+        mentions = f.strings("unless_code_mentions", required=False)
+        return CallMatch(_qualified(f, f.strings("calls"), "calls"), message, args, when, also, mentions)
     if kind == "subclasses":
         f.only({"subclasses", "message", "unless_defines"})
         return SubclassMatch(
@@ -307,6 +383,7 @@ def _parse_rule(path: Path, data: dict[str, Any], families: dict[str, Family], t
         env=tuple(m for m in matches if isinstance(m, EnvMatch)),
         examples=tuple(examples),
         path=str(path),
+        default_enabled=f.get("enabled_by_default", bool, required=False, default=True),
     )
 
 

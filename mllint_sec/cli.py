@@ -57,6 +57,7 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--select", multiple=True, help="Only these rules: ids, id prefixes, family or rule names (comma-separated).")
+@click.option("--extend-select", multiple=True, help="Add these rules to the selection (how opt-in rules are enabled).")
 @click.option("--ignore", multiple=True, help="Skip these rules (added to the configuration's ignore list).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]), default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE.")
@@ -74,11 +75,12 @@ def main() -> None:
 @click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Result cache directory [default: $XDG_CACHE_HOME/mllint-sec].")
 def check(
-    paths, select, ignore, output_format, output, exit_zero, fail_on, config_file, show_suppressed,
+    paths, select, extend_select, ignore, output_format, output, exit_zero, fail_on, config_file, show_suppressed,
     include_suppressed, category, diff_base, baseline_file, jobs, no_cache, cache_dir,
 ) -> None:
     """Scan PATHS (default: the current directory) for ML security problems."""
     options = _options(paths, select, ignore, config_file, fail_on, jobs, no_cache, cache_dir)
+    options.extend_select = _split(extend_select)
     options.diff_base = diff_base
     options.baseline = baseline_file
     try:

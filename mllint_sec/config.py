@@ -1,6 +1,6 @@
 """`[tool.mllint-sec]` in pyproject.toml: found from the scanned path upward, validated strictly.
 
-Keys: select, ignore, exclude, extend-exclude, per-file-ignores, fail-on. An
+Keys: select, extend-select, ignore, exclude, extend-exclude, per-file-ignores, fail-on. An
 unknown key, a wrong type or an unknown rule is a `ConfigError` (exit code 2),
 never silently ignored. Command-line flags override the file.
 """
@@ -34,6 +34,7 @@ class Config:
     path: Path | None = None  # the file the settings came from
     root: Path | None = None  # its directory: patterns are relative to it
     select: list[str] = field(default_factory=list)
+    extend_select: list[str] = field(default_factory=list)  # added to select (or the defaults): opt-in rules
     ignore: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     extend_exclude: list[str] = field(default_factory=list)
@@ -41,7 +42,7 @@ class Config:
     fail_on: str = DEFAULT_FAIL_ON
 
 
-_LIST_KEYS = {"select", "ignore", "exclude", "extend-exclude"}
+_LIST_KEYS = {"select", "extend-select", "ignore", "exclude", "extend-exclude"}
 _KEYS = _LIST_KEYS | {"per-file-ignores", "fail-on"}
 
 
@@ -108,7 +109,7 @@ def load_config(path: Path | None, catalogue: Catalogue, explicit: bool = False)
             if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
                 raise ConfigError(f"{where}: per-file-ignores '{pattern}' must be a list of rule ids")
             config.per_file_ignores[pattern] = list(rules)
-    for key, tokens in (("select", config.select), ("ignore", config.ignore)):
+    for key, tokens in (("select", config.select), ("extend-select", config.extend_select), ("ignore", config.ignore)):
         resolve_tokens(tokens, catalogue, f"{where}: '{key}'")
     for pattern, tokens in config.per_file_ignores.items():
         resolve_tokens(tokens, catalogue, f"{where}: per-file-ignores '{pattern}'")

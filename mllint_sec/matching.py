@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from . import resolve
+from . import resolve, strings
 from .catalogue import ArgCheck, CallMatch, Catalogue, EnvMatch, Rule, SubclassMatch
 from .resolve import UNKNOWN, Const, LocalClass, Partial, QName
 from .scopes import FileFacts, Scope, Site
@@ -38,6 +38,7 @@ class RawFinding:
     node: cst.CSTNode
     statement: cst.CSTNode
     message: str
+    extra: dict = field(default_factory=dict)  # facts the runner settles against the repository
 
 
 @dataclass
@@ -69,7 +70,7 @@ class MatchIndex:
                     else:
                         index.calls.setdefault(name, []).append((rule, match))
                     words.add(_pair(name))
-                    if not match.args and name.rsplit(".", 1)[-1][:1].islower():
+                    if match.unconditional and name.rsplit(".", 1)[-1][:1].islower():
                         references.add(name.rsplit(".", 1)[-1])
             for match in rule.subclasses:
                 for name in match.bases:
@@ -110,55 +111,76 @@ def _call_args(call: cst.Call, scope: Scope) -> list[_Arg]:
     return [_Arg(a.keyword.value if a.keyword else None, a.star, a.value, a, scope) for a in call.args]
 
 
-def _find(args: list[_Arg], check: ArgCheck) -> tuple[str, list, cst.CSTNode | None]:
-    """('absent' | 'present' | 'unknown', possible values, node to report)."""
+def _find(args: list[_Arg], check: ArgCheck) -> tuple[str, cst.BaseExpression | None, Scope | None, cst.CSTNode | None]:
+    """('absent' | 'present' | 'unknown', the value, its scope, the node to report)."""
     unknown_spread = False
     positional = 0
     for arg in args:
-        if arg.keyword == check.name:
-            return "present", resolve.values(arg.value, arg.scope), arg.node
+        if arg.keyword in check.names:
+            return "present", arg.value, arg.scope, arg.node
         if arg.star == "**":
             literal = resolve.dict_literal(arg.value, arg.scope)
             if literal is None:
                 unknown_spread = True
                 continue
-            found = _find_in_dict(literal, check.name, arg.scope)
+            found = _find_in_dict(literal, check.names, arg.scope)
             if found is not None:
-                return "present", resolve.values(found, arg.scope), arg.node
+                return "present", found, arg.scope, arg.node
         elif arg.star == "*":
             if check.position is not None and positional <= check.position:
                 unknown_spread = True
             positional = 10**6
         elif arg.keyword is None:
             if check.position is not None and positional == check.position:
-                return "present", resolve.values(arg.value, arg.scope), arg.node
+                return "present", arg.value, arg.scope, arg.node
             positional += 1
-    return ("unknown" if unknown_spread else "absent"), [], None
+    return ("unknown" if unknown_spread else "absent"), None, None, None
 
 
-def _find_in_dict(literal: cst.Dict | cst.Call, name: str, scope: Scope) -> cst.BaseExpression | None:
+def _find_in_dict(literal: cst.Dict | cst.Call, names: tuple[str, ...], scope: Scope) -> cst.BaseExpression | None:
     if isinstance(literal, cst.Call):
         for arg in literal.args:
-            if arg.keyword is not None and arg.keyword.value == name:
+            if arg.keyword is not None and arg.keyword.value in names:
                 return arg.value
         return None
     for element in literal.elements:
         if isinstance(element, cst.DictElement):
             key = resolve.values(element.key, scope)
-            if key == [Const(name)]:
+            if len(key) == 1 and isinstance(key[0], Const) and key[0].value in names:
                 return element.value
     return None
 
 
-def _fires(check: ArgCheck, state: str, possible: list, deferred: bool) -> bool:
-    """Whether `check` reports this call. `deferred`: a partial, whose absent args may come later."""
+# Checks that ask what a string looks like (strings.py), and what each answers per shape.
+_SHAPE_CHECKS = {
+    "hub-id": lambda shape, check: strings.hub_id(shape, check.safe),
+    "maybe-hub-id": lambda shape, check: strings.hub_id(shape, check.safe) is None,
+    "hf-hub-unpinned": lambda shape, check: strings.hf_hub_unpinned(shape),
+    "unpinned-ref": lambda shape, check: strings.unpinned_ref(shape),
+    "suffix": lambda shape, check: strings.has_suffix(shape, check.values),
+    "http": lambda shape, check: strings.plain_http(shape),
+    "not-commit": lambda shape, check: None if shape is None or shape.exact is None else not strings.is_commit(shape.exact),
+}
+
+
+def _fires(check: ArgCheck, state: str, expr, scope, deferred: bool) -> bool:
+    """Whether `check` reports this call (or, for a condition, holds). `deferred`: a partial,
+    whose absent args may come later."""
     if state == "unknown" or (state == "absent" and deferred):
         return check.unknown == "flag" and not deferred
     kind = check.check
     if state == "absent":
-        return kind in ("absent-or-falsy", "not-in")
+        return kind in ("absent-or-falsy", "not-in", "not-commit")
+    if kind in _SHAPE_CHECKS:
+        answers = {_SHAPE_CHECKS[kind](shape, check) for shape in strings.shapes(expr, scope)}
+        return True in answers or (None in answers and check.unknown == "flag")
+    possible = resolve.values(expr, scope)
     if kind == "present":
         return not all(isinstance(v, Const) and v.value is None for v in possible)
+    if kind == "one-of":
+        return any(isinstance(v, Const) and v.value in check.values for v in possible) or (
+            UNKNOWN in possible and check.unknown == "flag"
+        )
     if kind == "not-literal":
         verdicts = {_is_literal_names(v) for v in possible}
         if False in verdicts:
@@ -195,20 +217,80 @@ def _is_safe_value(value, safe: tuple[str, ...]) -> bool | None:
         return value.name in safe
     if isinstance(value, LocalClass):
         return any(base in safe for base in resolve.class_bases(value))
+    if isinstance(value, Const) and isinstance(value.value, str):
+        return value.value in safe
     if value is UNKNOWN:
         return None
     return False
 
 
+def _holds(check: ArgCheck, args: list[_Arg], deferred: bool) -> bool:
+    state, expr, scope, _ = _find(args, check)
+    return _fires(check, state, expr, scope, deferred)
+
+
+def _local_candidates(match: CallMatch, args: list[_Arg]) -> list[str]:
+    """Hub ids this call may name that could also be a directory of the scanned repository.
+
+    Whether such a directory exists is a fact about the repository, not the file, so the
+    runner decides it (findings stay a pure function of the file, and cacheable).
+    """
+    found = []
+    for check in match.when:
+        if check.check == "hub-id":
+            state, expr, scope, _ = _find(args, check)
+            if state == "present":
+                found.extend(s.exact for s in strings.shapes(expr, scope) if s is not None and s.exact is not None)
+    return found
+
+
 def _evaluate(rule: Rule, match: CallMatch, callee: str, args: list[_Arg], report: cst.CSTNode, deferred: bool):
-    """(node, message) when the call is unsafe, else None."""
-    if not match.args:
-        return report, match.message.format(callee=callee)
-    for check in match.args:
-        state, possible, node = _find(args, check)
-        if _fires(check, state, possible, deferred):
-            return (node if state == "present" else report), check.message.format(callee=callee)
-    return None
+    """(node, message, extra) when the call is unsafe, else None."""
+    if not all(_holds(check, args, deferred) for check in match.when):
+        return None
+    node, message = report, match.message
+    if match.args:
+        for check in match.args:
+            state, expr, scope, found = _find(args, check)
+            if _fires(check, state, expr, scope, deferred):
+                node, message = (found if state == "present" else report), check.message
+                break
+        else:
+            return None
+    for also in match.also:
+        if all(_holds(check, args, deferred) for check in also.when):
+            message += also.message
+    extra = {}
+    candidates = _local_candidates(match, args)
+    if candidates:
+        extra["unless_exists"] = candidates
+    return node, message.format(callee=callee, subject=_subject(match, args)), extra
+
+
+def _subject(match: CallMatch, args: list[_Arg]) -> str:
+    """What the call fetches, for the message: `"org/name"` when it is a constant."""
+    for check in (*match.when, *match.args):
+        if check.check in _SHAPE_CHECKS:
+            state, expr, scope, _ = _find(args, check)
+            if state == "present":
+                exact = {s.exact for s in strings.shapes(expr, scope) if s is not None and s.exact is not None}
+                if len(exact) == 1:
+                    return f'"{exact.pop()}"'
+            break
+    return "a repository"
+
+
+def _identifiers(node: cst.CSTNode) -> set[str]:
+    """Every Name and attribute name under `node` (strings and comments excluded)."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            found.add(current.value)
+        else:
+            stack.extend(current.children)
+    return found
 
 
 class _FileMatcher:
@@ -218,9 +300,20 @@ class _FileMatcher:
         self.found: list[RawFinding] = []
         self.called_aliases: set[int] = set()
         self.reported_partials: set[tuple[int, str]] = set()
+        self.identifiers: dict[int, set[str]] = {}
 
-    def add(self, rule: Rule, node: cst.CSTNode, statement: cst.CSTNode, message: str) -> None:
-        self.found.append(RawFinding(rule, node, statement, message))
+    def add(self, rule: Rule, node: cst.CSTNode, statement: cst.CSTNode, message: str, extra=None) -> None:
+        self.found.append(RawFinding(rule, node, statement, message, extra or {}))
+
+    def mentions(self, scope: Scope, words: tuple[str, ...]) -> bool:
+        """Whether the innermost enclosing function (or, at top level, the module) names one of `words`."""
+        while scope.parent is not None and scope.node is None:
+            scope = scope.parent
+        owner = scope.node if scope.node is not None else self.facts.module
+        names = self.identifiers.get(id(owner))
+        if names is None:
+            names = self.identifiers[id(owner)] = {n.lower() for n in _identifiers(owner)}
+        return any(word in name for name in names for word in words)
 
     def run(self) -> list[RawFinding]:
         # Partials first, so a call through an already-reported partial is not reported twice.
@@ -262,12 +355,12 @@ class _FileMatcher:
         hit = False
         matches = _call_matches(self.index, callee)
         for rule, match in matches:
-            if deferred and not match.args:
+            if deferred and match.unconditional:
                 hit = True  # reported as a value reference (the partial's first argument)
                 continue
             outcome = _evaluate(rule, match, callee, args, report, deferred)
-            if outcome:
-                self.add(rule, outcome[0], site.statement, outcome[1])
+            if outcome and not (match.unless_code_mentions and self.mentions(site.scope, match.unless_code_mentions)):
+                self.add(rule, outcome[0], site.statement, outcome[1], outcome[2])
                 hit = True
         return hit or (bool(matches) and not deferred)
 
@@ -302,7 +395,7 @@ class _FileMatcher:
             if not isinstance(target, str):
                 continue
             for rule, match in _call_matches(self.index, target):
-                if not match.args:
+                if match.unconditional:
                     self.add(rule, site.node, site.statement, match.message.format(callee=target))
 
     def uncalled_aliases(self) -> None:
@@ -312,7 +405,7 @@ class _FileMatcher:
             for target in resolve.callee_targets(site.node, site.scope):
                 if isinstance(target, str):
                     for rule, match in _call_matches(self.index, target):
-                        if not match.args:
+                        if match.unconditional:
                             self.add(rule, site.node, site.statement, match.message.format(callee=target))
 
     # --- environment switches ------------------------------------------------

@@ -16,12 +16,14 @@ from .catalogue import Catalogue, load_catalogue
 from .config import Config, ConfigError, PathPatterns, check_severity, find_config, load_config, resolve_tokens
 from .discovery import Discovery
 from .findings import SEVERITY_RANK, Finding, assign_fingerprints
+from .project import Project
 
 
 @dataclass
 class Options:
     paths: list[Path] = field(default_factory=lambda: [Path(".")])
     select: list[str] | None = None
+    extend_select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     config_file: Path | None = None
     fail_on: str | None = None
@@ -67,7 +69,9 @@ def resolve_config(options: Options, catalogue: Catalogue) -> Config:
 
 def enabled_rules(options: Options, config: Config, catalogue: Catalogue) -> frozenset[str]:
     select = options.select if options.select is not None else config.select
-    chosen = resolve_tokens(select, catalogue, "--select") if select else set(catalogue.rules)
+    chosen = resolve_tokens(select, catalogue, "--select") if select else catalogue.defaults()
+    chosen |= resolve_tokens(config.extend_select, catalogue, "extend-select")
+    chosen |= resolve_tokens(options.extend_select, catalogue, "--extend-select")
     chosen -= resolve_tokens(config.ignore, catalogue, "ignore")
     chosen -= resolve_tokens(options.ignore, catalogue, "--ignore")
     return frozenset(chosen)
@@ -99,6 +103,7 @@ def run(options: Options) -> RunResult:
     jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)
     findings, read_problems = _analyze_all(work, catalogue, cache, jobs)
     problems.extend(read_problems)
+    findings = Project(scan_root, (discovery.config_root,)).settle(findings)
     findings.sort(key=Finding.sort_key)
     assign_fingerprints(findings)  # over whole files, before any filtering, so they stay stable
     if changed is not None:

@@ -38,6 +38,7 @@ class Scope:
     global_names: set[str] = field(default_factory=set)
     star_imports: list[str] = field(default_factory=list)
     name: str = ""  # the function's name, for function scopes
+    node: cst.CSTNode | None = None  # the FunctionDef or Lambda, for function scopes
     memo: dict = field(default_factory=dict)  # module scope: resolve.py's per-file answers
 
     def bind(self, name: str, binding: Binding) -> None:
@@ -214,7 +215,7 @@ class _Collector:
 
     def function(self, node: cst.FunctionDef, scope, statement, load) -> None:
         scope.bind(node.name.value, Binding(OTHER, scope))
-        inner = Scope("function", scope, name=node.name.value)
+        inner = Scope("function", scope, name=node.name.value, node=node)
         for decorator in node.decorators:
             self.push(decorator, scope, node)
         self.push(node.returns, scope, node)
@@ -222,7 +223,7 @@ class _Collector:
         self.push(node.body, inner, node)
 
     def lambda_(self, node: cst.Lambda, scope, statement, load) -> None:
-        inner = Scope("function", scope)
+        inner = Scope("function", scope, node=node)
         self.params(node.params, scope, inner, statement)
         self.push(node.body, inner, statement)
 

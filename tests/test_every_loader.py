@@ -6,6 +6,8 @@ tested here without writing a new test.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from mllint_sec.analyze import Analyzer
@@ -14,17 +16,63 @@ from mllint_sec.catalogue import load_catalogue
 CATALOGUE = load_catalogue()
 ANALYZER = Analyzer(CATALOGUE, frozenset(CATALOGUE.rules))
 
+COMMIT = '"86b5e0934494bd15c9632b12f734a8a67f723594"'
+# Per check kind: a value that makes an argument check fire (None: leave the argument out) ...
 UNSAFE_ARG = {
     "truthy": "True", "falsy": "False", "present": "custom", "absent-or-falsy": None, "not-in": None,
-    "not-literal": "compute_types()",
+    "not-literal": "compute_types()", "not-commit": None, "unpinned-ref": '"owner/repo"',
+}
+# ... a value that makes it stay silent ...
+SAFE_ARG = {
+    "absent-or-falsy": "True", "truthy": "False", "falsy": "True", "present": None, "not-literal": "['pkg.Type']",
+    "not-commit": COMMIT, "unpinned-ref": '"owner/repo:86b5e0934494bd15c9632b12f734a8a67f723594"',
+}
+# ... and, for `when` conditions, a value under which the condition holds, and one under which it does not.
+HOLDS = {
+    "hub-id": '"org/model"', "maybe-hub-id": "sys.argv[1]", "hf-hub-unpinned": '"hf-hub:org/model"',
+    "http": '"http://example.com/model.pt"', "truthy": "True", "absent-or-falsy": None, "not-in": None,
+}
+FAILS = {
+    "hub-id": '"./local/model"', "maybe-hub-id": '"./local/model"', "hf-hub-unpinned": '"resnet50"',
+    "http": '"https://example.com/model.pt"', "truthy": "False", "absent-or-falsy": "True",
 }
 
 
-def _safe_arg(check) -> str | None:
-    safe = {"absent-or-falsy": "True", "truthy": "False", "falsy": "True", "present": None, "not-literal": "['pkg.Type']"}
-    return safe.get(check.check) or (
-        check.safe[0] if check.check == "not-in" else None
-    )
+def _value(table: dict, check) -> str | None:
+    if check.check == "one-of":
+        return repr(check.values[0]) if table is UNSAFE_ARG else "False"
+    if check.check == "suffix":
+        return f'"https://example.com/file{check.values[0]}"' if table is HOLDS else '"https://example.com/page.html"'
+    if check.check == "not-in" and table is SAFE_ARG:
+        return check.safe[0]
+    return table.get(check.check)
+
+
+def _render(assigned: list[tuple[object, str]]) -> str:
+    """Arguments from (check, value) pairs: checks with a position go positionally, the rest by keyword."""
+    slots = {c.position: v for c, v in assigned if c.position is not None}
+    positional = [slots.get(i, "data") for i in range(max(slots) + 1)] if slots else ["data"]
+    keywords = [f"{c.name}={v}" for c, v in assigned if c.position is None]
+    return ", ".join(positional + keywords)
+
+
+def _arguments(match, args_table: dict | None, failing_condition: int | None = None) -> str | None:
+    """The argument list of one generated call, or None when the combination cannot be written."""
+    assigned = []
+    for n, check in enumerate(match.when):
+        value = _value(FAILS if n == failing_condition else HOLDS, check)
+        if n == failing_condition and value is None:
+            return None
+        if value is not None:
+            assigned.append((check, value))
+    checks = match.args[:1] if args_table is UNSAFE_ARG else (match.args if args_table is SAFE_ARG else ())
+    for check in checks:
+        value = _value(args_table, check)
+        if value is None and args_table is SAFE_ARG and check.check in ("absent-or-falsy", "not-in", "not-commit"):
+            return None
+        if value is not None:
+            assigned.append((check, value))
+    return _render(assigned)
 
 
 def _call_sites():
@@ -34,17 +82,15 @@ def _call_sites():
                 yield rule, match, qualified
 
 
-def _spellings(qualified: str, args: str, match) -> dict[str, str]:
+def _spellings(qualified: str, args: str) -> dict[str, str]:
+    prelude = "import sys\n" if "sys.argv" in args else ""
     if ".*." in qualified:  # `pkg.*.method`: a method on some class the package exports
         module, method = qualified.split(".*.", 1)
-        qualified = f"{module}.SomeClass.{method}"
-        return _class_spellings(module, "SomeClass", method, _with_first_arg(args, match))
+        return {form: prelude + code for form, code in _class_spellings(module, "SomeClass", method, args).items()}
     module, _, function = qualified.rpartition(".")
     top = module.split(".")[0]
-    # A first positional argument, unless a checked parameter sits at position 0.
-    args = args.lstrip(", ") if any(c.position == 0 for c in match.args) else "data" + args
     # Dotted argument values (yaml.SafeLoader) need their own import in every spelling.
-    prelude = "".join(f"import {v.rpartition('.')[0]}\n" for v in _dotted_values(args))
+    prelude += "".join(f"import {v.rpartition('.')[0]}\n" for v in _dotted_values(args))
     return {
         "plain": f"{prelude}import {module}\nresult = {module}.{function}({args})\n",
         "aliased": f"{prelude}import {module} as aliased_mod\nresult = aliased_mod.{function}({args})\n",
@@ -52,10 +98,6 @@ def _spellings(qualified: str, args: str, match) -> dict[str, str]:
         "from-import-as": f"{prelude}from {module} import {function} as renamed\nresult = renamed({args})\n",
         "top-level-import": f"{prelude}import {top}\nimport {module}\nresult = {module}.{function}({args})\n",
     }
-
-
-def _with_first_arg(args: str, match) -> str:
-    return args.lstrip(", ") if any(c.position == 0 for c in match.args) else "data" + args
 
 
 def _class_spellings(module: str, cls: str, method: str, args: str) -> dict[str, str]:
@@ -68,39 +110,30 @@ def _class_spellings(module: str, cls: str, method: str, args: str) -> dict[str,
 
 
 def _dotted_values(args: str) -> list[str]:
-    return [part.split("=", 1)[1] for part in args.split(", ") if "=" in part and "." in part.split("=", 1)[1]]
+    values = [part.split("=", 1)[-1] for part in args.split(", ")]
+    return [v for v in values if re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+", v) and not v.startswith("sys.")]
 
 
-def _unsafe_args(match) -> str:
-    args = ""
-    for check in match.args[:1]:  # the first check alone makes the call unsafe
-        value = UNSAFE_ARG[check.check]
-        if value is not None:
-            args += f", {check.name}={value}"
-    return args
-
-
-def _safe_args(match) -> str | None:
-    args = ""
-    for check in match.args:
-        value = _safe_arg(check)
-        if check.check in ("absent-or-falsy", "not-in") and value is None:
-            return None
-        if value is not None:
-            args += f", {check.name}={value}"
-    return args
+def _safe_variants(match) -> list[str]:
+    """Calls that must stay silent: safe argument values, or one `when` condition that does not hold."""
+    variants = []
+    if match.args:
+        variants.append(_arguments(match, SAFE_ARG))
+    for n in range(len(match.when)):
+        variants.append(_arguments(match, None if not match.args else UNSAFE_ARG, failing_condition=n))
+    return [v for v in variants if v is not None]
 
 
 UNSAFE_CASES = [
-    pytest.param(rule.id, code, id=f"{qualified}-{form}")
+    pytest.param(rule.id, code, id=f"{rule.id}-{qualified}-{form}")
     for rule, match, qualified in _call_sites()
-    for form, code in _spellings(qualified, _unsafe_args(match), match).items()
+    for form, code in _spellings(qualified, _arguments(match, UNSAFE_ARG)).items()
 ]
 SAFE_CASES = [
-    pytest.param(rule.id, code, id=f"{qualified}-{form}")
+    pytest.param(rule.id, code, id=f"{rule.id}-{qualified}-{n}-{form}")
     for rule, match, qualified in _call_sites()
-    if match.args and _safe_args(match) is not None
-    for form, code in _spellings(qualified, _safe_args(match), match).items()
+    for n, args in enumerate(_safe_variants(match))
+    for form, code in _spellings(qualified, args).items()
 ]
 
 

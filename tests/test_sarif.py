@@ -217,7 +217,7 @@ def test_demo_fixture_is_schema_valid_and_github_ready(cli, scan, schema_validat
     assert_github_ready(doc)
     run_ = doc["runs"][0]
     catalogue = load_catalogue()
-    assert [r["id"] for r in run_["tool"]["driver"]["rules"]] == sorted(catalogue.rules)  # every rule that ran
+    assert [r["id"] for r in run_["tool"]["driver"]["rules"]] == sorted(catalogue.defaults())  # every rule that ran
     ids = [r["ruleId"] for r in run_["results"]]
     assert "LOAD003" in ids and "MLS001" in ids
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run_["results"]}
