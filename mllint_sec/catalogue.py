@@ -44,9 +44,11 @@ VERDICTS = ("flag", "pass", "todo-flag", "todo-pass")
 #                    no "@<40-hex commit>" suffix
 #   suffix:          holds when the string's known tail ends with one of `values` (".pt")
 #   http:            holds when the value is a plain http:// URL to a non-local host
+#   unhashed-name:   unsafe when a URL's file name lacks torch's "-<sha256 prefix>." (check_hash)
 ARG_CHECKS = (
     "absent-or-falsy", "truthy", "falsy", "present", "not-in", "not-literal", "one-of",
     "not-commit", "unpinned-ref", "hub-id", "maybe-hub-id", "hf-hub-unpinned", "suffix", "http",
+    "unhashed-name",
 )
 
 _ID_RE = re.compile(r"^[A-Z]+[0-9]{3}$")

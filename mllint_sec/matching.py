@@ -159,6 +159,7 @@ _SHAPE_CHECKS = {
     "unpinned-ref": lambda shape, check: strings.unpinned_ref(shape),
     "suffix": lambda shape, check: strings.has_suffix(shape, check.values),
     "http": lambda shape, check: strings.plain_http(shape),
+    "unhashed-name": lambda shape, check: strings.unhashed_name(shape),
     "not-commit": lambda shape, check: None if shape is None or shape.exact is None else not strings.is_commit(shape.exact),
 }
 
@@ -273,21 +274,24 @@ def _subject(match: CallMatch, args: list[_Arg]) -> str:
         if check.check in _SHAPE_CHECKS:
             state, expr, scope, _ = _find(args, check)
             if state == "present":
-                exact = {s.exact for s in strings.shapes(expr, scope) if s is not None and s.exact is not None}
-                if len(exact) == 1:
-                    return f'"{exact.pop()}"'
+                exact = sorted({s.exact for s in strings.shapes(expr, scope) if s is not None and s.exact is not None})
+                if 0 < len(exact) <= 3:
+                    return " or ".join(f'"{e}"' for e in exact)
             break
     return "a repository"
 
 
 def _identifiers(node: cst.CSTNode) -> set[str]:
-    """Every Name and attribute name under `node` (strings and comments excluded)."""
+    """Every Name and attribute name under `node`; not strings, comments or keyword-argument
+    names (`check_hash=False` mentions a hash but checks none)."""
     found: set[str] = set()
     stack = [node]
     while stack:
         current = stack.pop()
         if isinstance(current, cst.Name):
             found.add(current.value)
+        elif isinstance(current, cst.Arg):
+            stack.append(current.value)
         else:
             stack.extend(current.children)
     return found

@@ -18,6 +18,7 @@ from . import resolve
 from .scopes import ASSIGN, Scope
 
 MAX_DEPTH = 8
+MAX_SHAPES = 32  # possibilities kept per expression; more says nothing useful and costs time
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def shapes(expr: cst.BaseExpression | None, scope: Scope, depth: int = 0) -> lis
     if isinstance(expr, cst.ConcatenatedString):
         return _joined(shapes(expr.left, scope, depth + 1), shapes(expr.right, scope, depth + 1))
     if isinstance(expr, cst.FormattedString):
-        return [_fstring(expr)]
+        return _fstring(expr, scope, depth)
     if isinstance(expr, cst.Name):
         bindings, _ = scope.lookup(expr.value)
         found: list[Shape | None] = []
@@ -107,24 +108,22 @@ def _joined(lefts: list[Shape | None], rights: list[Shape | None]) -> list[Shape
             if right is not None and right.exact is not None and left is not None:
                 tail = left.tail + right.exact
             found.append(Shape(head=head, tail=tail, path=bool(left and left.path)) if head or tail else None)
-    return found
+    unique = list(dict.fromkeys(found))
+    return unique if len(unique) <= MAX_SHAPES else [None]
 
 
-def _fstring(node: cst.FormattedString) -> Shape | None:
-    parts = node.parts
-    if all(isinstance(p, cst.FormattedStringText) for p in parts):
-        return _exact("".join(p.value for p in parts))  # raw text: escapes are rare in ids and URLs
-    head = ""
-    for part in parts:
-        if not isinstance(part, cst.FormattedStringText):
-            break
-        head += part.value
-    tail = ""
-    for part in reversed(parts):
-        if not isinstance(part, cst.FormattedStringText):
-            break
-        tail = part.value + tail
-    return Shape(head=head, tail=tail) if head or tail else None
+def _fstring(node: cst.FormattedString, scope: Scope, depth: int) -> list[Shape | None]:
+    """Text parts are known; a `{name}` part is known when the name is a constant."""
+    result: list[Shape | None] = [_exact("")]
+    for part in node.parts:
+        if isinstance(part, cst.FormattedStringText):
+            piece = [_exact(part.value)]  # raw text: escapes are rare in ids and URLs
+        elif part.format_spec is None and part.conversion is None:
+            piece = shapes(part.expression, scope, depth + 1)
+        else:
+            piece = [None]
+        result = _joined(result, piece)
+    return result
 
 
 _FIELD = {"%": re.compile(r"%[-#0 +]*(\*|\d+)?(\.(\*|\d+))?[a-zA-Z%]"), "{": re.compile(r"\{[^{}]*\}")}
@@ -270,3 +269,17 @@ def plain_http(shape: Shape | None) -> bool | None:
     if not host:
         return None
     return host not in _LOCAL_HOSTS and not host.endswith((".local", ".localhost"))
+
+
+_HASHED_NAME = re.compile(r"-[a-f0-9]{8,}\.")
+
+
+def unhashed_name(shape: Shape | None) -> bool | None:
+    """Whether a URL's file name lacks the `-<sha256 prefix>.` that torch's check_hash reads."""
+    if shape is None:
+        return None
+    text = shape.exact if shape.exact is not None else shape.tail
+    if "/" not in text:
+        return None  # the file name is not known
+    name = text.split("#", 1)[0].split("?", 1)[0].rsplit("/", 1)[1]
+    return not _HASHED_NAME.search(name)
