@@ -1,0 +1,5 @@
+"""Artifact scanning: what a pickle-based model or data file would import and call, read without loading it."""
+
+from .scan import ArtifactReport, ImportedCallable, Limits, Unscanned, scan_artifact
+
+__all__ = ["ArtifactReport", "ImportedCallable", "Limits", "Unscanned", "scan_artifact"]

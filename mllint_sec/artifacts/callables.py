@@ -1,0 +1,99 @@
+"""Classify a callable a pickle imports: dangerous (deny-list), allowed (allow-list), or unknown.
+
+Both lists are data, in rules/pickle-callables.toml (its header says how entries match).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+from ..catalogue import catalogue_dir
+
+DANGEROUS = "dangerous"
+UNKNOWN = "unknown"
+ALLOWED = "allowed"
+
+_DENY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|\*))*$")
+_ALLOW_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(\.\*)?$")
+
+
+@dataclass(frozen=True)
+class CallableLists:
+    deny: tuple[tuple[str, ...], ...]  # segments; "*" matches any one segment
+    allow: frozenset[str]  # exact qualified names
+    allow_packages: tuple[str, ...]  # from "pkg.*": module-level names of pkg and its submodules
+
+
+def parse_allow(entries: tuple[str, ...] | list[str]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """Split allow entries into exact names and packages; ValueError on a malformed entry."""
+    exact, packages = set(), []
+    for entry in entries:
+        if not isinstance(entry, str) or not _ALLOW_RE.match(entry):
+            raise ValueError(f"malformed allow-list entry {entry!r}: use 'module.name' or 'package.*'")
+        if entry.endswith(".*"):
+            packages.append(entry[:-2])
+        else:
+            exact.add(entry)
+    return frozenset(exact), tuple(packages)
+
+
+def load_lists(path: Path) -> CallableLists:
+    with path.open("rb") as handle:
+        table = tomllib.load(handle)
+    deny = table.get("deny", {}).get("entries", [])
+    for entry in deny:
+        if not isinstance(entry, str) or not _DENY_RE.match(entry):
+            raise ValueError(f"{path}: malformed deny-list entry {entry!r}")
+    allow, packages = parse_allow(table.get("allow", {}).get("entries", []))
+    return CallableLists(tuple(tuple(e.split(".")) for e in deny), allow, packages)
+
+
+@lru_cache(maxsize=1)
+def default_lists() -> CallableLists:
+    return load_lists(catalogue_dir() / "pickle-callables.toml")
+
+
+def _denied(segments: list[str], deny: tuple[tuple[str, ...], ...]) -> bool:
+    return any(
+        len(segments) >= len(entry) and all(e == "*" or e == s for e, s in zip(entry, segments)) for entry in deny
+    )
+
+
+def _in_package(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+@lru_cache(maxsize=4096)
+def classify(module: str, name: str, extra_allow: tuple[str, ...] = ()) -> str:
+    """The verdict for `module.name` (name may be a dotted attribute path, or "" for the module itself).
+
+    `extra_allow` adds project entries in the allow-list syntax ("sklearn.*", "mypkg.Model").
+    """
+    lists = default_lists()
+    attrs = name.split(".") if name else []
+    segments = module.split(".") + attrs
+    if _denied(segments, lists.deny):
+        return DANGEROUS
+    # An attribute path can walk into another module: torch.os.system is os.system.
+    first_attr = len(segments) - len(attrs)
+    if any(_denied(segments[i:], lists.deny) for i in range(first_attr, len(segments) - 1)):
+        return DANGEROUS
+    extra_exact, extra_packages = parse_allow(extra_allow)
+    qualified = ".".join(segments)
+    if qualified in lists.allow or qualified in extra_exact:
+        return ALLOWED
+    # Through dunders an attribute reaches anything: module.__builtins__, Class.__init__.__globals__.
+    if any(a.startswith("__") and a.endswith("__") for a in attrs):
+        return DANGEROUS
+    if len(attrs) <= 1 and _in_package(module, lists.allow_packages + extra_packages):
+        return ALLOWED
+    return UNKNOWN
