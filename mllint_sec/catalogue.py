@@ -26,6 +26,7 @@ VERDICTS = ("flag", "pass", "todo-flag", "todo-pass")
 
 # How an argument check decides that a call is unsafe.
 #   absent-or-falsy: unsafe unless the argument is given and truthy (torch weights_only)
+#   absent-or-truthy: holds unless the argument is given and falsy (keras safe_mode left on)
 #   truthy:          unsafe when the argument is given and truthy (numpy allow_pickle)
 #   falsy:           unsafe when the argument is given and falsy (keras safe_mode)
 #   present:         unsafe when the argument is given and not None (torch pickle_module)
@@ -46,7 +47,7 @@ VERDICTS = ("flag", "pass", "todo-flag", "todo-pass")
 #   http:            holds when the value is a plain http:// URL to a non-local host
 #   unhashed-name:   unsafe when a URL's file name lacks torch's "-<sha256 prefix>." (check_hash)
 ARG_CHECKS = (
-    "absent-or-falsy", "truthy", "falsy", "present", "not-in", "not-literal", "one-of",
+    "absent-or-falsy", "absent-or-truthy", "truthy", "falsy", "present", "not-in", "not-literal", "one-of",
     "not-commit", "unpinned-ref", "hub-id", "maybe-hub-id", "hf-hub-unpinned", "suffix", "http",
     "unhashed-name",
 )
@@ -101,6 +102,7 @@ class CallMatch:
     when: tuple[ArgCheck, ...] = ()
     also: tuple[Also, ...] = ()
     unless_code_mentions: tuple[str, ...] = ()
+    package: str | None = None  # advisories: the call is a finding only if the project allows an affected version
 
     @property
     def unconditional(self) -> bool:
@@ -127,9 +129,32 @@ class EnvMatch:
 
 
 @dataclass(frozen=True)
+class DependencyMatch:
+    """Requirements on any of `packages` (canonical names) that no `==` pin or lock file fixes."""
+
+    packages: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True)
+class Advisory:
+    """A published vulnerability that defeats a safe form of a loader, for the versions `affected`."""
+
+    id: str
+    aliases: tuple[str, ...]
+    package: str
+    affected: str  # a PEP 440 specifier set
+    fixed: str
+    summary: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Example:
     verdict: str
     code: str
+    path: str = "example.py"  # the file `code` is written to
+    files: tuple[tuple[str, str], ...] = ()  # other files of the example repository
 
 
 @dataclass(frozen=True)
@@ -148,6 +173,8 @@ class Rule:
     calls: tuple[CallMatch, ...] = ()
     subclasses: tuple[SubclassMatch, ...] = ()
     env: tuple[EnvMatch, ...] = ()
+    dependencies: tuple[DependencyMatch, ...] = ()
+    advisories: tuple[Advisory, ...] = ()
     examples: tuple[Example, ...] = ()
     path: str = ""
     default_enabled: bool = True  # False: opt-in, enabled only when named by id or name
@@ -247,7 +274,7 @@ class _Fields:
 
 _RULE_FIELDS = {
     "id", "name", "family", "severity", "precision", "cwe", "atlas", "owasp_ml", "sdl",
-    "summary", "docs", "match", "example", "enabled_by_default",
+    "summary", "docs", "match", "example", "enabled_by_default", "advisory",
 }
 _DOC_FIELDS = {"what", "why", "unsafe", "safe", "references", "known_limits"}
 
@@ -303,18 +330,22 @@ def _qualified(f: _Fields, names: tuple[str, ...], key: str) -> tuple[str, ...]:
 
 def _parse_match(where: str, table: dict[str, Any]):
     f = _Fields(where, table)
-    kinds = [key for key in ("calls", "subclasses", "env") if key in table]
+    kinds = [key for key in ("calls", "subclasses", "env", "dependencies") if key in table]
     if len(kinds) != 1:
-        raise f.fail("each [[match]] needs exactly one of 'calls', 'subclasses' or 'env'")
+        raise f.fail("each [[match]] needs exactly one of 'calls', 'subclasses', 'env' or 'dependencies'")
     kind = kinds[0]
+    if kind == "dependencies":
+        f.only({"dependencies", "message"})
+        return DependencyMatch(f.strings("dependencies"), f.get("message", str))
     if kind == "calls":
-        f.only({"calls", "message", "args", "when", "also", "unless_code_mentions"})
+        f.only({"calls", "message", "args", "when", "also", "unless_code_mentions", "package"})
         args = _parse_checks(f, where, "args", needs_message=True)
         when = _parse_checks(f, where, "when", needs_message=False)
         also = tuple(_parse_also(f"{where}.also[{i}]", a) for i, a in enumerate(f.get("also", list, required=False, default=[])))
         message = f.get("message", str, required=not args, default="")
         mentions = f.strings("unless_code_mentions", required=False)
-        return CallMatch(_qualified(f, f.strings("calls"), "calls"), message, args, when, also, mentions)
+        package = f.get("package", str, required=False)
+        return CallMatch(_qualified(f, f.strings("calls"), "calls"), message, args, when, also, mentions, package)
     if kind == "subclasses":
         f.only({"subclasses", "message", "unless_defines"})
         return SubclassMatch(
@@ -324,6 +355,25 @@ def _parse_match(where: str, table: dict[str, Any]):
         )
     f.only({"env", "enabling", "message"})
     return EnvMatch(f.strings("env"), tuple(v.lower() for v in f.strings("enabling")), f.get("message", str))
+
+
+def _parse_advisory(where: str, table: dict[str, Any]) -> Advisory:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    f = _Fields(where, table)
+    f.only({"id", "aliases", "package", "affected", "fixed", "summary", "source"})
+    affected = f.get("affected", str)
+    try:
+        SpecifierSet(affected)
+    except InvalidSpecifier as exc:
+        raise f.fail(f"affected '{affected}' is not a version specifier: {exc}") from exc
+    source = f.get("source", str)
+    if not source.startswith("https://"):
+        raise f.fail("source must be an https:// URL")
+    return Advisory(
+        f.get("id", str), f.strings("aliases", required=False), f.get("package", str), affected,
+        f.get("fixed", str), f.get("summary", str), source,
+    )
 
 
 def _parse_rule(path: Path, data: dict[str, Any], families: dict[str, Family], taxonomy) -> Rule:
@@ -360,14 +410,23 @@ def _parse_rule(path: Path, data: dict[str, Any], families: dict[str, Family], t
     if not docs.strings("references"):
         raise docs.fail("needs at least one reference")
     matches = [_parse_match(f"{path} match[{i}]", m) for i, m in enumerate(f.get("match", list, required=False, default=[]))]
+    advisories = tuple(_parse_advisory(f"{path} advisory[{i}]", a) for i, a in enumerate(f.get("advisory", list, required=False, default=[])))
+    known_packages = {a.package for a in advisories}
+    for match in matches:
+        if isinstance(match, CallMatch) and match.package is not None and match.package not in known_packages:
+            raise f.fail(f"a match names package '{match.package}' but no [[advisory]] concerns it")
     examples = []
     for i, raw in enumerate(f.get("example", list, required=False, default=[])):
         ex = _Fields(f"{path} example[{i}]", raw)
-        ex.only({"verdict", "code"})
+        ex.only({"verdict", "code", "path", "files"})
         verdict = ex.get("verdict", str)
         if verdict not in VERDICTS:
             raise ex.fail(f"verdict '{verdict}' is not one of {', '.join(VERDICTS)}")
-        examples.append(Example(verdict, ex.get("code", str)))
+        files = ex.get("files", dict, required=False, default={})
+        if not all(isinstance(v, str) for v in files.values()):
+            raise ex.fail("files must map paths to file contents")
+        examples.append(Example(verdict, ex.get("code", str), ex.get("path", str, required=False, default="example.py"),
+                                tuple(sorted(files.items()))))
     return Rule(
         id=rule_id,
         name=name,
@@ -383,6 +442,8 @@ def _parse_rule(path: Path, data: dict[str, Any], families: dict[str, Family], t
         calls=tuple(m for m in matches if isinstance(m, CallMatch)),
         subclasses=tuple(m for m in matches if isinstance(m, SubclassMatch)),
         env=tuple(m for m in matches if isinstance(m, EnvMatch)),
+        dependencies=tuple(m for m in matches if isinstance(m, DependencyMatch)),
+        advisories=advisories,
         examples=tuple(examples),
         path=str(path),
         default_enabled=f.get("enabled_by_default", bool, required=False, default=True),

@@ -75,7 +75,17 @@ def find_config(start: Path) -> Path | None:
         current = current.parent
     for directory in (current, *current.parents):
         candidate = directory / "pyproject.toml"
-        if candidate.is_file() and _section(candidate, _read(candidate), explicit=False) is not None:
+        if not candidate.is_file():
+            continue
+        try:
+            data = _read(candidate)
+        except ConfigError:
+            # A broken pyproject.toml that holds our table is a configuration error; any
+            # other is a project file the scan reports (MLS001) and goes past.
+            if f"tool.{SECTION}" in candidate.read_text(encoding="utf-8", errors="replace"):
+                raise
+            continue
+        if _section(candidate, data, explicit=False) is not None:
             return candidate
     return None
 

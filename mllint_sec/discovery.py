@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import manifests
 from .config import Config, PathPatterns
 
 SOURCE_SUFFIXES = (".py", ".ipynb")
@@ -104,13 +105,24 @@ class Discovery:
             if not given.is_dir():
                 problems.append(f"{given}: no such file or directory")
                 continue
-            files = _git_files(given)
-            if files is None:
-                files = _walk(given, self.excluded)
-            for path in files:
-                if path.suffix in self.suffixes and not path.is_symlink() and path.is_file() and not self.excluded(path):
+            for path in self._files_under(given):
+                if (path.suffix in self.suffixes or is_manifest(self, path)) and self._wanted(path):
                     self._add(chosen, path)
         return [chosen[key] for key in sorted(chosen)], problems
+
+    def repository_files(self) -> list[Target]:
+        """Every file under the scan root (git-aware, excludes applied), for repository-wide facts."""
+        return sorted(
+            (Target(Path(os.path.abspath(p)), self.display(p)) for p in self._files_under(self.scan_root) if self._wanted(p)),
+            key=lambda t: t.display,
+        )
+
+    def _files_under(self, directory: Path) -> list[Path]:
+        files = _git_files(directory)
+        return files if files is not None else _walk(directory, self.excluded)
+
+    def _wanted(self, path: Path) -> bool:
+        return not path.is_symlink() and path.is_file() and not self.excluded(path)
 
     def _inside(self, path: Path) -> bool:
         try:
@@ -122,6 +134,13 @@ class Discovery:
     def _add(self, chosen: dict[str, Target], path: Path) -> None:
         target = Target(Path(os.path.abspath(path)), self.display(path))
         chosen.setdefault(target.display, target)
+
+
+_MANIFEST_SUFFIXES = (".txt", ".in", ".toml", ".cfg")
+
+
+def is_manifest(discovery: Discovery, path: Path) -> bool:
+    return path.suffix in _MANIFEST_SUFFIXES and manifests.manifest_kind(discovery.display(path)) is not None
 
 
 def _relative(absolute: str, root: str) -> str | None:

@@ -171,7 +171,7 @@ def _fires(check: ArgCheck, state: str, expr, scope, deferred: bool) -> bool:
         return check.unknown == "flag" and not deferred
     kind = check.check
     if state == "absent":
-        return kind in ("absent-or-falsy", "not-in", "not-commit")
+        return kind in ("absent-or-falsy", "absent-or-truthy", "not-in", "not-commit")
     if kind in _SHAPE_CHECKS:
         answers = {_SHAPE_CHECKS[kind](shape, check) for shape in strings.shapes(expr, scope)}
         return True in answers or (None in answers and check.unknown == "flag")
@@ -197,6 +197,8 @@ def _fires(check: ArgCheck, state: str, expr, scope, deferred: bool) -> bool:
         return check.unknown == "flag"
     if kind == "absent-or-falsy":
         return truth is False
+    if kind == "absent-or-truthy":
+        return truth is True
     if kind == "truthy":
         return truth is True
     return truth is False  # falsy
@@ -261,10 +263,12 @@ def _evaluate(rule: Rule, match: CallMatch, callee: str, args: list[_Arg], repor
     for also in match.also:
         if all(_holds(check, args, deferred) for check in also.when):
             message += also.message
-    extra = {}
+    extra: dict = {}
     candidates = _local_candidates(match, args)
     if candidates:
         extra["unless_exists"] = candidates
+    if match.package is not None:
+        extra["advisory_package"] = match.package
     return node, message.format(callee=callee, subject=_subject(match, args)), extra
 
 

@@ -2,22 +2,40 @@
 
 Per-file analysis is a pure function of the file's bytes (so it can be cached and
 run in parallel); whatever depends on the rest of the repository is recorded in a
-finding's `extra` and decided here, once per run: a hub id such as "models/bert"
-is a local directory when the repository has one of that name.
+finding's `extra` and decided here, once per run:
+
+- a hub id such as "models/bert" is a local directory when the repository has one;
+- a call that relies on a loader's safe form is a finding only when the project's
+  declared dependencies allow a version with a published bypass (dependencies.py).
+
+Manifest findings (SUP006, malformed requirements) are produced here too: they are
+about the repository's declarations, which are read once.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
+from .catalogue import Catalogue
+from .dependencies import Declarations, dependency_findings, settle_advisory
+from .discovery import Discovery, Target
 from .findings import Finding
 
 
 class Project:
-    def __init__(self, scan_root: Path, roots: tuple[Path, ...] = ()):
-        self.scan_root = scan_root
-        self.roots = tuple(dict.fromkeys((scan_root, *roots)))
+    def __init__(self, discovery: Discovery, catalogue: Catalogue):
+        self.discovery = discovery
+        self.catalogue = catalogue
+        self.scan_root = discovery.scan_root
+        self.roots = tuple(dict.fromkeys((discovery.scan_root, discovery.config_root)))
+        self._declarations: Declarations | None = None
+
+    @property
+    def declarations(self) -> Declarations:
+        if self._declarations is None:
+            files = [(t.display, t.path) for t in self.discovery.repository_files()]
+            self._declarations = Declarations.read(files)
+        return self._declarations
 
     def settle(self, findings: list[Finding]) -> list[Finding]:
         """Drop the findings that repository facts clear; strip the facts from the rest."""
@@ -26,8 +44,23 @@ class Project:
             candidates = finding.extra.pop("unless_exists", None)
             if candidates and all(self._is_local(finding, c) for c in candidates):
                 continue
+            if "advisory_package" in finding.extra:
+                rule = self.catalogue.rules[finding.rule_id]
+                if settle_advisory(finding, rule, self.declarations) is None:
+                    continue
             kept.append(finding)
         return kept
+
+    def manifest_findings(self, targets: list[tuple[Target, frozenset[str]]]) -> list[Finding]:
+        """Findings on the manifests among the targets, each with the rules enabled for it."""
+        chosen = {target.display: enabled for target, enabled in targets}
+        for target, enabled in targets:  # files reached only through `-r` are read with their includer's rules
+            for included in self.declarations.included_by(target.display):
+                chosen.setdefault(included, enabled)
+        found: list[Finding] = []
+        for display, enabled in sorted(chosen.items()):
+            found.extend(dependency_findings(display, self.declarations, self.catalogue, enabled))
+        return found
 
     def _is_local(self, finding: Finding, name: str) -> bool:
         """Whether `name` is a directory or file beside the finding's file or under a root."""

@@ -13,8 +13,16 @@ from . import baseline as baselines
 from . import cache as result_cache
 from . import gitdiff
 from .catalogue import Catalogue, load_catalogue
-from .config import Config, ConfigError, PathPatterns, check_severity, find_config, load_config, resolve_tokens
-from .discovery import Discovery
+from .config import (
+    Config,
+    ConfigError,
+    PathPatterns,
+    check_severity,
+    find_config,
+    load_config,
+    resolve_tokens,
+)
+from .discovery import Discovery, is_manifest
 from .findings import SEVERITY_RANK, Finding, assign_fingerprints
 from .project import Project
 
@@ -94,7 +102,10 @@ def run(options: Options) -> RunResult:
         (PathPatterns([pattern]), frozenset(resolve_tokens(tokens, catalogue, f"per-file-ignores '{pattern}'")))
         for pattern, tokens in config.per_file_ignores.items()
     ]
-    work = [(str(t.path), t.display, enabled - _per_file_ignored(ignores, discovery, t.path)) for t in targets]
+    rules_for = {t.display: enabled - _per_file_ignored(ignores, discovery, t.path) for t in targets}
+    manifest_targets = [(t, rules_for[t.display]) for t in targets if is_manifest(discovery, t.path)]
+    manifest_names = {t.display for t, _ in manifest_targets}
+    work = [(str(t.path), t.display, rules_for[t.display]) for t in targets if t.display not in manifest_names]
     cache = None
     if options.use_cache:
         rule_paths = [rule.path for rule in catalogue.rules.values()]
@@ -103,7 +114,8 @@ def run(options: Options) -> RunResult:
     jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)
     findings, read_problems = _analyze_all(work, catalogue, cache, jobs)
     problems.extend(read_problems)
-    findings = Project(scan_root, (discovery.config_root,)).settle(findings)
+    project = Project(discovery, catalogue)
+    findings = project.settle(findings) + project.manifest_findings(manifest_targets)
     findings.sort(key=Finding.sort_key)
     assign_fingerprints(findings)  # over whole files, before any filtering, so they stay stable
     if changed is not None:

@@ -250,9 +250,7 @@ def has_suffix(shape: Shape | None, suffixes: tuple[str, ...]) -> bool | None:
     if not text:
         return None
     text = text.split("#", 1)[0].split("?", 1)[0].lower()
-    if text.endswith(tuple(s.lower() for s in suffixes)):
-        return True
-    return False
+    return text.endswith(tuple(s.lower() for s in suffixes))
 
 
 def plain_http(shape: Shape | None) -> bool | None:

@@ -86,7 +86,7 @@ def test_exclude_skips_matching_paths(scan, write, tmp_path):
     })
     report, _ = scan("--select", "LOAD003", tmp_path / "proj")
     assert paths(report) == ["a.py", "generated/gen.py"]
-    assert report["summary"]["files_scanned"] == 2
+    assert report["summary"]["files_scanned"] == 3  # and pyproject.toml, a dependency manifest
 
 
 def test_exclude_patterns_are_relative_to_the_config_directory(scan, write, tmp_path):

@@ -11,6 +11,7 @@ import pytest
 
 from mllint_sec.analyze import Analyzer
 from mllint_sec.catalogue import load_catalogue
+from mllint_sec.runner import Options, run
 
 CATALOGUE = load_catalogue()
 ANALYZER = Analyzer(CATALOGUE, frozenset(CATALOGUE.rules))
@@ -30,16 +31,30 @@ def expected_lines(code: str) -> list[int]:
     return [n for n, line in enumerate(code.splitlines(), 1) if line.rstrip().endswith("# expect")]
 
 
+def findings_of(rule_id: str, example, tmp_path) -> list:
+    """A one-file Python example runs through the analyzer; any other, or one of a rule that
+    needs repository facts (dependencies, advisories), runs as a repository scan."""
+    rule = CATALOGUE.rules[rule_id]
+    if example.path == "example.py" and not example.files and not (rule.dependencies or rule.advisories):
+        return ANALYZER.analyze("example.py", example.code.encode())
+    for relative, text in (*example.files, (example.path, example.code)):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(text, encoding="utf-8")
+    result = run(Options(paths=[tmp_path], select=[rule_id, "MLS001"], use_cache=False, jobs=1))
+    return [f for f in result.findings if f.path == example.path]
+
+
 @pytest.mark.parametrize(("rule_id", "example"), CASES)
-def test_example(rule_id, example):
-    findings = [f for f in ANALYZER.analyze("example.py", example.code.encode()) if f.rule_id == rule_id]
+def test_example(rule_id, example, tmp_path):
+    every = findings_of(rule_id, example, tmp_path)
+    findings = [f for f in every if f.rule_id == rule_id]
     lines = sorted(f.line for f in findings)
     if example.verdict.endswith("flag"):
         assert expected_lines(example.code), "a flag example must mark its lines with '# expect'"
         assert lines == expected_lines(example.code)
     else:
         assert lines == []
-    assert not [f for f in ANALYZER.analyze("example.py", example.code.encode()) if f.rule_id == "MLS001"]
+    assert not [f for f in every if f.rule_id == "MLS001"]
 
 
 @pytest.mark.parametrize("rule", [r for r in CATALOGUE.rules.values() if r.family != "engine"], ids=lambda r: r.id)
