@@ -136,6 +136,17 @@ class DependencyMatch:
     message: str
 
 
+ARTIFACT_VERDICTS = ("dangerous", "unknown", "unscanned")
+
+
+@dataclass(frozen=True)
+class ArtifactMatch:
+    """Model and data files whose content scan gives `verdict` (see artifact_analysis.py)."""
+
+    verdict: str
+    message: str
+
+
 @dataclass(frozen=True)
 class Advisory:
     """A published vulnerability that defeats a safe form of a loader, for the versions `affected`."""
@@ -174,6 +185,7 @@ class Rule:
     subclasses: tuple[SubclassMatch, ...] = ()
     env: tuple[EnvMatch, ...] = ()
     dependencies: tuple[DependencyMatch, ...] = ()
+    artifacts: tuple[ArtifactMatch, ...] = ()
     advisories: tuple[Advisory, ...] = ()
     examples: tuple[Example, ...] = ()
     path: str = ""
@@ -330,10 +342,16 @@ def _qualified(f: _Fields, names: tuple[str, ...], key: str) -> tuple[str, ...]:
 
 def _parse_match(where: str, table: dict[str, Any]):
     f = _Fields(where, table)
-    kinds = [key for key in ("calls", "subclasses", "env", "dependencies") if key in table]
+    kinds = [key for key in ("calls", "subclasses", "env", "dependencies", "artifact") if key in table]
     if len(kinds) != 1:
-        raise f.fail("each [[match]] needs exactly one of 'calls', 'subclasses', 'env' or 'dependencies'")
+        raise f.fail("each [[match]] needs exactly one of 'calls', 'subclasses', 'env', 'dependencies' or 'artifact'")
     kind = kinds[0]
+    if kind == "artifact":
+        f.only({"artifact", "message"})
+        verdict = f.get("artifact", str)
+        if verdict not in ARTIFACT_VERDICTS:
+            raise f.fail(f"artifact '{verdict}' is not one of {', '.join(ARTIFACT_VERDICTS)}")
+        return ArtifactMatch(verdict, f.get("message", str))
     if kind == "dependencies":
         f.only({"dependencies", "message"})
         return DependencyMatch(f.strings("dependencies"), f.get("message", str))
@@ -443,6 +461,7 @@ def _parse_rule(path: Path, data: dict[str, Any], families: dict[str, Family], t
         subclasses=tuple(m for m in matches if isinstance(m, SubclassMatch)),
         env=tuple(m for m in matches if isinstance(m, EnvMatch)),
         dependencies=tuple(m for m in matches if isinstance(m, DependencyMatch)),
+        artifacts=tuple(m for m in matches if isinstance(m, ArtifactMatch)),
         advisories=advisories,
         examples=tuple(examples),
         path=str(path),

@@ -1,6 +1,6 @@
 """`[tool.mllint-sec]` in pyproject.toml: found from the scanned path upward, validated strictly.
 
-Keys: select, extend-select, ignore, exclude, extend-exclude, per-file-ignores, fail-on. An
+Keys: select, extend-select, ignore, exclude, artifact-allow, extend-exclude, per-file-ignores, fail-on. An
 unknown key, a wrong type or an unknown rule is a `ConfigError` (exit code 2),
 never silently ignored. Command-line flags override the file.
 """
@@ -38,11 +38,12 @@ class Config:
     ignore: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     extend_exclude: list[str] = field(default_factory=list)
+    artifact_allow: list[str] = field(default_factory=list)  # callables trusted in pickled artifacts (ART002)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     fail_on: str = DEFAULT_FAIL_ON
 
 
-_LIST_KEYS = {"select", "extend-select", "ignore", "exclude", "extend-exclude"}
+_LIST_KEYS = {"select", "extend-select", "ignore", "exclude", "extend-exclude", "artifact-allow"}
 _KEYS = _LIST_KEYS | {"per-file-ignores", "fail-on"}
 
 
@@ -123,7 +124,17 @@ def load_config(path: Path | None, catalogue: Catalogue, explicit: bool = False)
         resolve_tokens(tokens, catalogue, f"{where}: '{key}'")
     for pattern, tokens in config.per_file_ignores.items():
         resolve_tokens(tokens, catalogue, f"{where}: per-file-ignores '{pattern}'")
+    _check_allow(config.artifact_allow, f"{where}: 'artifact-allow'")
     return config
+
+
+def _check_allow(entries: list[str], where: str) -> None:
+    from .artifacts.callables import parse_allow
+
+    try:
+        parse_allow(tuple(entries))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
 
 
 def check_severity(value: Any, where: str) -> str:

@@ -11,6 +11,7 @@ points outside is never followed).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +26,23 @@ DEFAULT_EXCLUDES = (
 )
 
 
+# What a target is analysed as.
+SOURCE, MANIFEST, ARTIFACT = "source", "manifest", "artifact"
+
+# Files whose format can carry pickles or other loadable code, scanned by content
+# (artifact_scan.py). Any other file is an artifact too when its first bytes say so.
+ARTIFACT_SUFFIXES = (
+    ".pkl", ".pickle", ".p", ".pck", ".dill", ".joblib", ".sav", ".pt", ".pth", ".bin", ".ckpt", ".model",
+    ".npy", ".npz", ".mar", ".zip",
+)
+_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04", b"\x93NUMPY")
+
+
 @dataclass(frozen=True)
 class Target:
     path: Path  # absolute
     display: str  # relative to the scan root, POSIX separators
+    kind: str = SOURCE
 
 
 def _git_files(directory: Path) -> list[Path] | None:
@@ -100,15 +114,27 @@ class Discovery:
                 continue
             if given.is_file():
                 if not self.excluded(given):
-                    self._add(chosen, given)
+                    self._add(chosen, given, self.kind_of(given) or SOURCE)
                 continue
             if not given.is_dir():
                 problems.append(f"{given}: no such file or directory")
                 continue
             for path in self._files_under(given):
-                if (path.suffix in self.suffixes or is_manifest(self, path)) and self._wanted(path):
-                    self._add(chosen, path)
+                if self._wanted(path):
+                    kind = self.kind_of(path)
+                    if kind is not None:
+                        self._add(chosen, path, kind)
         return [chosen[key] for key in sorted(chosen)], problems
+
+    def kind_of(self, path: Path) -> str | None:
+        """SOURCE, MANIFEST or ARTIFACT, or None for a file no rule reads."""
+        if path.suffix in self.suffixes:
+            return SOURCE
+        if is_manifest(self, path):
+            return MANIFEST
+        if path.suffix.lower() in ARTIFACT_SUFFIXES or _has_magic(path):
+            return ARTIFACT
+        return None
 
     def repository_files(self) -> list[Target]:
         """Every file under the scan root (git-aware, excludes applied), for repository-wide facts."""
@@ -131,12 +157,26 @@ class Discovery:
         except ValueError:
             return False
 
-    def _add(self, chosen: dict[str, Target], path: Path) -> None:
-        target = Target(Path(os.path.abspath(path)), self.display(path))
+    def _add(self, chosen: dict[str, Target], path: Path, kind: str) -> None:
+        target = Target(Path(os.path.abspath(path)), self.display(path), kind)
         chosen.setdefault(target.display, target)
 
 
 _MANIFEST_SUFFIXES = (".txt", ".in", ".toml", ".cfg")
+
+
+# A protocol 0-1 pickle has no magic number; most start by importing a callable (GLOBAL).
+_TEXT_PICKLE = re.compile(rb"c[A-Za-z_][\w.]*\n[A-Za-z_][\w.]*\n")
+
+
+def _has_magic(path: Path) -> bool:
+    """A pickle, zip or numpy file behind another name (`weights.png`, `config.p`)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(256)
+    except OSError:
+        return False
+    return head.startswith(_MAGIC) or bool(_TEXT_PICKLE.match(head))
 
 
 def is_manifest(discovery: Discovery, path: Path) -> bool:

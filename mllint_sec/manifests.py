@@ -130,8 +130,8 @@ def _parse_pep508(text: str, where: _Where, group: str = "") -> Dependency | Pro
 
 # pip: a comment starts a line or follows whitespace, so `pkg @ https://host/x.whl#sha256=...` keeps its fragment.
 _COMMENT = re.compile(r"(^|\s+)#.*$")
-# pip splits a line on single spaces; the first token that starts with `-` begins its options.
-_OPTIONS = re.compile(r"(?<![^ ])-")
+# pip strips a line and splits it on single spaces; the first token that starts with `-` begins its options.
+_OPTIONS = re.compile(r"(?:^\s*|(?<= ))(-)")
 _SHORT_OPTIONS = {"-r": "--requirement", "-c": "--constraint", "-e": "--editable", "-i": "--index-url",
                   "-f": "--find-links", "-C": "--config-settings"}
 _VALUE_OPTIONS = {"--requirement", "--constraint", "--editable", "--index-url", "--extra-index-url",
@@ -185,6 +185,11 @@ def _join(pieces: list[tuple[int, str]]) -> _LogicalLine:
         starts.append((length, offset))
         length += len(piece)
     return _LogicalLine("".join(piece for _, piece in pieces), tuple(starts))
+
+
+def _words(options: str) -> list[str]:
+    """pip splits options as a shell would; shlex is slow, and needed only for quotes and escapes."""
+    return shlex.split(options) if re.search(r"[\"'\\]", options) else options.split()
 
 
 def _options(tokens: list[str]) -> Iterator[tuple[str, str]]:
@@ -277,13 +282,13 @@ class _RequirementsReader:
         if not body:
             return
         split = _OPTIONS.search(body)
-        cut = split.start() if split else len(body)
+        cut = split.start(1) if split else len(body)
         requirement = body[:cut].strip()
         start = cut - len(body[:cut].lstrip()) if requirement else cut
         end = start + len(requirement) if requirement else len(body)
         where = self.lines.where(*logical.file_span(start, end), requirement)
         try:
-            options = list(_options(shlex.split(body[cut:])))
+            options = list(_options(_words(body[cut:])))
         except ValueError as error:  # an unbalanced quote
             self.problems.append(Problem(where.line, where.column, f"malformed options {body[cut:]!r}: {error}"))
             return
@@ -378,14 +383,26 @@ class _TomlSpans:
         start = self.i
         brackets = 2 if self._at("[[") else 1
         self.i += brackets
-        path = self._key()
+        key = self._key()
         self._skip(newlines=False)
         self.i += brackets
-        if brackets == 2:  # each [[x]] opens the next element of the array x
+        if brackets == 1:
+            path = self._in_latest_elements(key)
+        else:  # each [[x]] opens the next element of the array x
+            path = self._in_latest_elements(key[:-1]) + key[-1:]
             index = self._array_tables.get(path, 0)
             self._array_tables[path] = index + 1
             path += (index,)
         self.spans[path] = (start, self.i)
+        return path
+
+    def _in_latest_elements(self, key: _Path) -> _Path:
+        """`key` as a path: under `[[a]]`, `[a.b]` belongs to the latest element of a."""
+        path: _Path = ()
+        for part in key:
+            path += (part,)
+            if path in self._array_tables:
+                path += (self._array_tables[path] - 1,)
         return path
 
     def _key(self) -> _Path:
@@ -412,11 +429,11 @@ class _TomlSpans:
         if not key:  # a guard: never loop on text this walker misreads
             self.i += 1
             return
+        path = table + key
         self._skip(newlines=False)
         self.i += 1  # "="
         self._skip(newlines=False)
-        self._value(table + key)
-        path = table + key
+        self._value(path)
         # `torch.version = "^2"` is the first sight of `torch` too.
         for length in range(len(table) + 1, len(path)):
             self.spans.setdefault(path[:length], (start, self.i))
@@ -713,7 +730,7 @@ def parse_setup_cfg(text: str) -> Manifest:
     """setuptools' `[options] install_requires` and `[options.extras_require]`."""
     text = text.removeprefix("\ufeff")
     parser = configparser.ConfigParser(interpolation=None, strict=False)
-    parser.optionxform = str  # type: ignore[assignment,method-assign]  # setuptools keeps option case
+    parser.optionxform = str  # setuptools keeps the case of option names
     lines = _NEWLINE.split(text)
     problems: list[Problem] = []
     try:
@@ -812,10 +829,10 @@ def is_pinned(dep: Dependency) -> bool:
 def _near(version: Version, width: int) -> Iterator[Version]:
     """`version`, the first version of its release, and the versions just above it.
 
-    Just above means: the next dev release, the next pre-release and post-release and
-    their first dev releases, and a release past all of them (`1.2.3` -> `1.2.3.1` when no literal has more
-    than three components). Whatever lies between `version` and the next literal up,
-    one of these lies there too.
+    Just above: its next dev release, its next pre-release and next post-release (each
+    also as its first dev release), and a release past all of those (1.2.3 -> 1.2.3.1
+    when no literal has more than three components). Whatever lies between `version`
+    and the next point up, one of these does too.
     """
     epoch = f"{version.epoch}!" if version.epoch else ""
     release = epoch + ".".join(map(str, version.release))
@@ -861,9 +878,15 @@ def allows_any(declared: str, affected: str) -> bool:
     """Whether some version satisfies both specifier sets (InvalidSpecifier if either is malformed).
 
     Pre-releases count: an advisory's range covers them, and a resolver installs one when
-    asked to or when nothing else fits. The answer comes from testing representative
-    versions (see `_candidates`) rather than from interval arithmetic, which packaging
-    offers only from 26.1 on (`SpecifierSet.is_unsatisfiable`); the tests check the two agree.
+    asked to or when nothing else fits.
+
+    This samples instead of doing interval arithmetic (packaging has that only from 26.1,
+    as `SpecifierSet.is_unsatisfiable`): both sets are tested at every literal, every
+    wildcard edge and the versions just above each (see `_candidates`). The sample is
+    complete as long as each gap between neighbouring points holds one of them, which
+    the tests check against brute force and against packaging's arithmetic, with pre-,
+    post-, dev-release, local and epoch literals. `===` with a string that is not a
+    version matches no sampled version, as it matches no real one.
     """
     wanted, bad = SpecifierSet(declared), SpecifierSet(affected)
     return any(wanted.contains(version, prereleases=True) and bad.contains(version, prereleases=True)
@@ -878,7 +901,7 @@ _PYLOCK = re.compile(r"pylock\.([^.]+\.)?toml")  # PEP 751: pylock.toml or pyloc
 
 
 def _lock_name(name: str) -> str | None:
-    """The LOCK_FILES pattern `name` (a file name or path) matches."""
+    """Which lock format `name` (a file name or path) holds: its file name, any pylock.*.toml being pylock.toml."""
     base = name.replace("\\", "/").rpartition("/")[2]
     if _PYLOCK.fullmatch(base):
         return "pylock.toml"

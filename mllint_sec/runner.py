@@ -12,6 +12,7 @@ from pathlib import Path
 from . import baseline as baselines
 from . import cache as result_cache
 from . import gitdiff
+from .artifact_analysis import LIMITS, artifact_findings, is_lfs_pointer, too_large
 from .catalogue import Catalogue, load_catalogue
 from .config import (
     Config,
@@ -22,7 +23,7 @@ from .config import (
     load_config,
     resolve_tokens,
 )
-from .discovery import Discovery, is_manifest
+from .discovery import ARTIFACT, MANIFEST, Discovery
 from .findings import SEVERITY_RANK, Finding, assign_fingerprints
 from .project import Project
 
@@ -51,6 +52,7 @@ class RunResult:
     fail_on: str
     enabled: frozenset[str]
     scan_root: Path  # display paths are relative to it
+    not_scanned: list[str] = field(default_factory=list)  # artifacts left unread on purpose (Git LFS pointers)
 
     @property
     def active(self) -> list[Finding]:
@@ -103,16 +105,19 @@ def run(options: Options) -> RunResult:
         for pattern, tokens in config.per_file_ignores.items()
     ]
     rules_for = {t.display: enabled - _per_file_ignored(ignores, discovery, t.path) for t in targets}
-    manifest_targets = [(t, rules_for[t.display]) for t in targets if is_manifest(discovery, t.path)]
-    manifest_names = {t.display for t, _ in manifest_targets}
-    work = [(str(t.path), t.display, rules_for[t.display]) for t in targets if t.display not in manifest_names]
+    manifest_targets = [(t, rules_for[t.display]) for t in targets if t.kind == MANIFEST]
+    lfs_pointers = [t.display for t in targets if t.kind == ARTIFACT and _is_lfs_pointer(t.path)]
+    work = [
+        (str(t.path), t.display, rules_for[t.display], t.kind)
+        for t in targets if t.kind != MANIFEST and t.display not in lfs_pointers
+    ]
     cache = None
     if options.use_cache:
         rule_paths = [rule.path for rule in catalogue.rules.values()]
         directory = options.cache_dir or result_cache.default_directory()
         cache = result_cache.ResultCache(directory, result_cache.catalogue_digest(rule_paths))
     jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)
-    findings, read_problems = _analyze_all(work, catalogue, cache, jobs)
+    findings, read_problems = _analyze_all(work, catalogue, cache, jobs, tuple(config.artifact_allow))
     problems.extend(read_problems)
     project = Project(discovery, catalogue)
     findings = project.settle(findings) + project.manifest_findings(manifest_targets)
@@ -123,7 +128,17 @@ def run(options: Options) -> RunResult:
         findings = [f for f in findings if _on_changed_line(f, lines_of.get(f.path, set()))]
     if known is not None:
         findings = baselines.new_only(findings, known)
-    return RunResult(catalogue, findings, len(targets), problems, fail_on, enabled, scan_root)
+    return RunResult(catalogue, findings, len(targets), problems, fail_on, enabled, scan_root, lfs_pointers)
+
+
+def _is_lfs_pointer(path: Path) -> bool:
+    """A Git LFS pointer: the artifact's content is not checked out, its oid is its provenance."""
+    try:
+        if path.stat().st_size >= 1024:
+            return False
+        return is_lfs_pointer(path.read_bytes())
+    except OSError:
+        return False
 
 
 def _on_changed_line(finding: Finding, lines: set[int] | None) -> bool:
@@ -138,12 +153,12 @@ _CHUNK = 16
 _STATE: dict = {}  # set before forking: workers inherit the catalogue and cache instead of unpickling them
 
 
-def _analyze_all(work, catalogue: Catalogue, cache, jobs: int) -> tuple[list[Finding], list[str]]:
+def _analyze_all(work, catalogue: Catalogue, cache, jobs: int, allow: tuple[str, ...] = ()) -> tuple[list[Finding], list[str]]:
     """Answer from the cache what it holds, then analyse the rest, in a process pool when there are many.
 
     The analyzer (and libcst, 0.3 s to import) is loaded only when some file misses the cache.
     """
-    _STATE.update(catalogue=catalogue, cache=cache, analyzers={})
+    _STATE.update(catalogue=catalogue, cache=cache, analyzers={}, allow=allow)
     findings: list[Finding] = []
     problems: list[str] = []
     misses = []
@@ -177,29 +192,37 @@ def _analyze_all(work, catalogue: Catalogue, cache, jobs: int) -> tuple[list[Fin
     return findings, problems
 
 
-def _from_cache(path: str, display: str, rules: frozenset[str]) -> list[Finding] | None:
+def _cache_key(cache, data: bytes, rules: frozenset[str], kind: str) -> str:
+    if kind == ARTIFACT:  # the same bytes mean something else as an artifact, and the allow-list counts
+        rules = rules | {"@artifact"} | {f"@allow:{entry}" for entry in _STATE["allow"]}
+    return cache.key(data, rules)
+
+
+def _from_cache(path: str, display: str, rules: frozenset[str], kind: str) -> list[Finding] | None:
     cache = _STATE["cache"]
     if cache is None:
         return None
     try:
+        if kind == ARTIFACT and os.path.getsize(path) > LIMITS.max_file_bytes:
+            return None  # never read whole: reported as too large
         data = Path(path).read_bytes()
     except OSError:
         return None  # reported by the analysis step
-    return cache.get(cache.key(data, rules), display)
+    return cache.get(_cache_key(cache, data, rules, kind), display)
 
 
 def _scan_chunk(chunk) -> tuple[list[Finding], list[str]]:
     findings: list[Finding] = []
     problems: list[str] = []
-    for path, display, rules in chunk:
-        found, problem = _scan_file(path, display, rules)
+    for path, display, rules, kind in chunk:
+        found, problem = _scan_file(path, display, rules, kind)
         findings.extend(found)
         if problem:
             problems.append(problem)
     return findings, problems
 
 
-def _scan_file(path: str, display: str, rules: frozenset[str]) -> tuple[list[Finding], str | None]:
+def _scan_file(path: str, display: str, rules: frozenset[str], kind: str) -> tuple[list[Finding], str | None]:
     from .analyze import PARSE_ERROR, Analyzer
     from .source import ParseFailure
 
@@ -207,15 +230,20 @@ def _scan_file(path: str, display: str, rules: frozenset[str]) -> tuple[list[Fin
     if analyzer is None:
         analyzer = _STATE["analyzers"][rules] = Analyzer(_STATE["catalogue"], rules)
     try:
+        if kind == ARTIFACT and (size := os.path.getsize(path)) > LIMITS.max_file_bytes:
+            return too_large(display, size, _STATE["catalogue"], rules), None
         data = Path(path).read_bytes()
     except OSError as exc:
         reason = exc.strerror or str(exc)
         unreadable = analyzer.failure(display, ParseFailure(f"cannot read file: {reason}"), key="unreadable")
         return unreadable, f"{display}: cannot read: {reason}"
-    findings = analyzer.analyze(display, data)
+    if kind == ARTIFACT:
+        findings = artifact_findings(display, data, _STATE["catalogue"], rules, _STATE["allow"])
+    else:
+        findings = analyzer.analyze(display, data)
     cache = _STATE["cache"]
     if cache is not None and not any(f.rule_id == PARSE_ERROR and "longer than" in f.message for f in findings):
-        cache.put(cache.key(data, rules), findings)  # a timeout depends on the machine, not on the file
+        cache.put(_cache_key(cache, data, rules, kind), findings)  # a timeout depends on the machine, not on the file
     return findings, None
 
 

@@ -12,6 +12,9 @@ from ..runner import RunResult
 SCHEMA_VERSION = 1
 
 
+LFS_REASON = "Git LFS pointer: the artifact's content is not checked out"
+
+
 def render(result: RunResult) -> str:
     rules = result.catalogue.rules
     active = result.active
@@ -47,5 +50,6 @@ def render(result: RunResult) -> str:
             "failing": len(result.failing()),
         },
         "problems": list(result.problems),
+        "not_scanned": [{"path": path, "reason": LFS_REASON} for path in result.not_scanned],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -476,6 +476,10 @@ def build_log(
                 )
             )
     notifications += [_notification(problem, "warning") for problem in result.problems]
+    notifications += [
+        _notification(f"{sources.display(path)}: not scanned: Git LFS pointer, the artifact's content is not checked out", "note")
+        for path in result.not_scanned
+    ]
     if len(notifications) > MAX_NOTIFICATIONS:
         extra = len(notifications) - MAX_NOTIFICATIONS
         notifications = notifications[:MAX_NOTIFICATIONS]

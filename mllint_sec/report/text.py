@@ -32,6 +32,8 @@ def summary(result: RunResult) -> str:
     suppressed = len(result.findings) - len(active)
     files = f"{result.files_scanned} file{'s' if result.files_scanned != 1 else ''}"
     tail = f"; {suppressed} suppressed" if suppressed else ""
+    if result.not_scanned:
+        tail += f"; {len(result.not_scanned)} Git LFS pointer{'s' if len(result.not_scanned) != 1 else ''} not scanned"
     if not active:
         return f"No findings in {files}{tail}."
     counts = Counter(f.severity for f in active)
