@@ -14,6 +14,7 @@ Reading is cheap (no parser beyond TOML and packaging), so manifests are not cac
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
@@ -65,7 +66,7 @@ class Declarations:
                 found.problems.append(f"{display}: cannot read")
                 continue
             if kind is not None:
-                found.manifests[display] = Declared(display, path, manifests.parse_manifest(kind, text), text.splitlines())
+                found.manifests[display] = Declared(display, path, manifests.parse_manifest(kind, text), _lines(text))
             else:
                 found.locked[display] = manifests.parse_lock(name, text)
         found._read_includes({display: path for display, path in files})
@@ -83,7 +84,7 @@ class Declarations:
                 text = _read_text(paths[target])
                 if text is not None:
                     parsed = manifests.parse_requirements(text)
-                    self.manifests[target] = Declared(target, paths[target], parsed, text.splitlines())
+                    self.manifests[target] = Declared(target, paths[target], parsed, _lines(text))
                     pending.append(target)
 
     def included_by(self, display: str) -> list[str]:
@@ -139,6 +140,11 @@ class Declarations:
             for dependency in declared.manifest.dependencies
             if dependency.name == package and dependency.url is None
         ]
+
+
+def _lines(text: str) -> list[str]:
+    """Lines as manifests.py counts them: only \\n, \\r\\n and \\r end one (not form feeds)."""
+    return re.split(r"\r\n|\r|\n", text)
 
 
 def _read_text(path: Path) -> str | None:
