@@ -44,11 +44,12 @@ VERDICTS = ("flag", "pass", "todo-flag", "todo-pass")
 #   hf-hub-unpinned: holds when the value is an "hf-hub:org/name" id (timm, open_clip) with
 #                    no "@<40-hex commit>" suffix
 #   suffix:          holds when the string's known tail ends with one of `values` (".pt")
+#   prefix:          holds when the string's known head starts with one of `values` ("https://")
 #   http:            holds when the value is a plain http:// URL to a non-local host
 #   unhashed-name:   unsafe when a URL's file name lacks torch's "-<sha256 prefix>." (check_hash)
 ARG_CHECKS = (
     "absent-or-falsy", "absent-or-truthy", "truthy", "falsy", "present", "not-in", "not-literal", "one-of",
-    "not-commit", "unpinned-ref", "hub-id", "maybe-hub-id", "hf-hub-unpinned", "suffix", "http",
+    "not-commit", "unpinned-ref", "hub-id", "maybe-hub-id", "hf-hub-unpinned", "suffix", "prefix", "http",
     "unhashed-name",
 )
 
@@ -301,9 +302,9 @@ def _parse_arg(where: str, table: dict[str, Any], needs_message: bool = True) ->
     if unknown not in ("flag", "pass"):
         raise f.fail("unknown must be 'flag' or 'pass'")
     safe = f.strings("safe", required=check == "not-in")
-    values = tuple(f.get("values", list, required=check in ("one-of", "suffix"), default=[]))
-    if check == "suffix" and not all(isinstance(v, str) for v in values):
-        raise f.fail("suffix values must be strings")
+    values = tuple(f.get("values", list, required=check in ("one-of", "suffix", "prefix"), default=[]))
+    if check in ("suffix", "prefix") and not all(isinstance(v, str) for v in values):
+        raise f.fail(f"{check} values must be strings")
     raw_name = f.get("name", (str, list))
     names = (raw_name,) if isinstance(raw_name, str) else f.strings("name")
     if not names:

@@ -158,6 +158,7 @@ _SHAPE_CHECKS = {
     "hf-hub-unpinned": lambda shape, check: strings.hf_hub_unpinned(shape),
     "unpinned-ref": lambda shape, check: strings.unpinned_ref(shape),
     "suffix": lambda shape, check: strings.has_suffix(shape, check.values),
+    "prefix": lambda shape, check: strings.has_prefix(shape, check.values),
     "http": lambda shape, check: strings.plain_http(shape),
     "unhashed-name": lambda shape, check: strings.unhashed_name(shape),
     "not-commit": lambda shape, check: None if shape is None or shape.exact is None else not strings.is_commit(shape.exact),

@@ -281,3 +281,14 @@ def unhashed_name(shape: Shape | None) -> bool | None:
         return None  # the file name is not known
     name = text.split("#", 1)[0].split("?", 1)[0].rsplit("/", 1)[1]
     return not _HASHED_NAME.search(name)
+
+
+def has_prefix(shape: Shape | None, prefixes: tuple[str, ...]) -> bool | None:
+    """Whether the string's known head starts with one of `prefixes` (case-insensitive): a URL scheme."""
+    if shape is None or not shape.head:
+        return None
+    head = shape.head.lower()
+    lowered = tuple(p.lower() for p in prefixes)
+    if head.startswith(lowered):
+        return True
+    return None if any(p.startswith(head) for p in lowered) else False

@@ -45,6 +45,8 @@ def _value(table: dict, check) -> str | None:
         return repr(check.values[0]) if table is UNSAFE_ARG else "False"
     if check.check == "suffix":
         return f'"https://example.com/file{check.values[0]}"' if table is HOLDS else '"https://example.com/page.html"'
+    if check.check == "prefix":
+        return f'"{check.values[0]}example.com/file.csv"' if table is HOLDS else '"data/file.csv"'
     if check.check == "not-in" and table is SAFE_ARG:
         return check.safe[0]
     return table.get(check.check)

@@ -176,3 +176,13 @@ DOWNLOAD = 'import urllib.request\n{helper}def fetch(dest):\n    urllib.request.
 def test_a_digest_check_in_the_same_function_clears_a_download(helper, check, reported):
     code = DOWNLOAD.format(helper=helper, check=check)
     assert bool(messages(code, "SUP004")) is reported
+
+
+@pytest.mark.parametrize(
+    ("head", "answer"),
+    [("https://h.org/a.csv", True), ("HTTP://h.org", True), ("s3://bucket/a", False), ("data/a.csv", False),
+     ("htt", None), ("", None)],
+)
+def test_url_scheme_prefix(head, answer):
+    shape = strings.Shape(head=head) if head else None
+    assert strings.has_prefix(shape, ("http://", "https://")) is answer
