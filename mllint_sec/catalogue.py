@@ -148,6 +148,17 @@ class ArtifactMatch:
     message: str
 
 
+PROVENANCE_CHECKS = ("untracked-artifact", "dvc-missing-hash", "dvc-missing-lock", "model-card-field")
+
+
+@dataclass(frozen=True)
+class ProvenanceMatch:
+    """A repository provenance check (see provenance.py); `message` may use {path}, {field}, {record}."""
+
+    check: str
+    message: str
+
+
 @dataclass(frozen=True)
 class Advisory:
     """A published vulnerability that defeats a safe form of a loader, for the versions `affected`."""
@@ -187,6 +198,7 @@ class Rule:
     env: tuple[EnvMatch, ...] = ()
     dependencies: tuple[DependencyMatch, ...] = ()
     artifacts: tuple[ArtifactMatch, ...] = ()
+    provenance: tuple[ProvenanceMatch, ...] = ()
     advisories: tuple[Advisory, ...] = ()
     examples: tuple[Example, ...] = ()
     path: str = ""
@@ -343,10 +355,16 @@ def _qualified(f: _Fields, names: tuple[str, ...], key: str) -> tuple[str, ...]:
 
 def _parse_match(where: str, table: dict[str, Any]):
     f = _Fields(where, table)
-    kinds = [key for key in ("calls", "subclasses", "env", "dependencies", "artifact") if key in table]
+    kinds = [key for key in ("calls", "subclasses", "env", "dependencies", "artifact", "provenance") if key in table]
     if len(kinds) != 1:
-        raise f.fail("each [[match]] needs exactly one of 'calls', 'subclasses', 'env', 'dependencies' or 'artifact'")
+        raise f.fail("each [[match]] needs exactly one of 'calls', 'subclasses', 'env', 'dependencies', 'artifact' or 'provenance'")
     kind = kinds[0]
+    if kind == "provenance":
+        f.only({"provenance", "message"})
+        check = f.get("provenance", str)
+        if check not in PROVENANCE_CHECKS:
+            raise f.fail(f"provenance '{check}' is not one of {', '.join(PROVENANCE_CHECKS)}")
+        return ProvenanceMatch(check, f.get("message", str))
     if kind == "artifact":
         f.only({"artifact", "message"})
         verdict = f.get("artifact", str)
@@ -463,6 +481,7 @@ def _parse_rule(path: Path, data: dict[str, Any], families: dict[str, Family], t
         env=tuple(m for m in matches if isinstance(m, EnvMatch)),
         dependencies=tuple(m for m in matches if isinstance(m, DependencyMatch)),
         artifacts=tuple(m for m in matches if isinstance(m, ArtifactMatch)),
+        provenance=tuple(m for m in matches if isinstance(m, ProvenanceMatch)),
         advisories=advisories,
         examples=tuple(examples),
         path=str(path),

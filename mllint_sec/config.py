@@ -1,6 +1,6 @@
 """`[tool.mllint-sec]` in pyproject.toml: found from the scanned path upward, validated strictly.
 
-Keys: select, extend-select, ignore, exclude, artifact-allow, extend-exclude, per-file-ignores, fail-on. An
+Keys: select, extend-select, ignore, exclude, artifact-allow, provenance-min-bytes, extend-exclude, per-file-ignores, fail-on. An
 unknown key, a wrong type or an unknown rule is a `ConfigError` (exit code 2),
 never silently ignored. Command-line flags override the file.
 """
@@ -23,6 +23,7 @@ else:  # pragma: no cover
 
 SECTION = "mllint-sec"
 DEFAULT_FAIL_ON = "low"
+DEFAULT_PROVENANCE_MIN_BYTES = 1024 * 1024  # test fixtures and samples are smaller
 
 
 class ConfigError(Exception):
@@ -39,12 +40,13 @@ class Config:
     exclude: list[str] = field(default_factory=list)
     extend_exclude: list[str] = field(default_factory=list)
     artifact_allow: list[str] = field(default_factory=list)  # callables trusted in pickled artifacts (ART002)
+    provenance_min_bytes: int = DEFAULT_PROVENANCE_MIN_BYTES  # smaller data files need no provenance record (PROV001)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     fail_on: str = DEFAULT_FAIL_ON
 
 
 _LIST_KEYS = {"select", "extend-select", "ignore", "exclude", "extend-exclude", "artifact-allow"}
-_KEYS = _LIST_KEYS | {"per-file-ignores", "fail-on"}
+_KEYS = _LIST_KEYS | {"per-file-ignores", "fail-on", "provenance-min-bytes"}
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -110,6 +112,11 @@ def load_config(path: Path | None, catalogue: Catalogue, explicit: bool = False)
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{where}: '{key}' must be a list of strings")
             setattr(config, key.replace("-", "_"), list(value))
+    if "provenance-min-bytes" in section:
+        value = section["provenance-min-bytes"]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"{where}: 'provenance-min-bytes' must be a non-negative integer")
+        config.provenance_min_bytes = value
     if "fail-on" in section:
         config.fail_on = check_severity(section["fail-on"], f"{where}: 'fail-on'")
     if "per-file-ignores" in section:

@@ -29,7 +29,7 @@ from packaging.utils import (
 from . import manifests
 from .catalogue import Advisory, Catalogue, Rule
 from .findings import Finding, normalise
-from .suppressions import covers, parse_comment
+from .suppressions import apply_line_comments
 
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024  # a requirements file larger than this is not a manifest
 
@@ -183,7 +183,7 @@ def dependency_findings(display: str, declarations: Declarations, catalogue: Cat
                 for match in rule.dependencies:
                     if dependency.name in match.packages:
                         findings.append(_unpinned(declared, dependency, rule, match.message))
-    return _suppress(findings, declared.lines)
+    return apply_line_comments(findings, declared.lines)
 
 
 def _one_version(dependency: manifests.Dependency) -> bool:
@@ -235,20 +235,6 @@ def _problem(declared: Declared, problem: manifests.Problem, rule: Rule) -> Find
 
 def _line(lines: list[str], number: int) -> str:
     return lines[number - 1].rstrip() if 0 < number <= len(lines) else ""
-
-
-def _suppress(findings: list[Finding], lines: list[str]) -> list[Finding]:
-    """`# mllint-sec: ignore[SUP006] -- reason` at the end of a requirement's line."""
-    for finding in findings:
-        text = _line(lines, finding.line)
-        marker = text.find("# mllint-sec:")
-        if marker < 0:
-            continue
-        suppression = parse_comment(text[marker:], finding.line, marker + 1)
-        if not suppression.malformed and covers(suppression, finding.rule_id):
-            finding.suppressed = True
-            finding.suppression_reason = suppression.reason
-    return findings
 
 
 # --- advisory rules ----------------------------------------------------------------------

@@ -26,8 +26,10 @@ DEFAULT_EXCLUDES = (
 )
 
 
-# What a target is analysed as.
-SOURCE, MANIFEST, ARTIFACT = "source", "manifest", "artifact"
+# What a target is analysed as: Python source, a dependency manifest, an artifact scanned
+# by content, a data or model file whose provenance is checked, a provenance record
+# (DVC files, model cards).
+SOURCE, MANIFEST, ARTIFACT, DATA, RECORD = "source", "manifest", "artifact", "data", "record"
 
 # Files whose format can carry pickles or other loadable code, scanned by content
 # (artifact_scan.py). Any other file is an artifact too when its first bytes say so.
@@ -35,6 +37,15 @@ ARTIFACT_SUFFIXES = (
     ".pkl", ".pickle", ".p", ".pck", ".dill", ".joblib", ".sav", ".pt", ".pth", ".bin", ".ckpt", ".model",
     ".npy", ".npz", ".mar", ".zip",
 )
+# Data and model files that cannot carry pickles: only their provenance is checked.
+DATA_SUFFIXES = (
+    ".csv", ".tsv", ".parquet", ".pq", ".feather", ".arrow", ".jsonl", ".avro", ".orc", ".tfrecord", ".tfrecords",
+    ".h5", ".hdf5", ".keras", ".onnx", ".safetensors", ".pb", ".tflite", ".gguf", ".ggml", ".msgpack", ".tar",
+    ".tgz", ".gz", ".xz", ".bz2", ".7z", ".lmdb",
+)
+# Among them, model formats: their provenance matters at any size.
+MODEL_SUFFIXES = (".keras", ".onnx", ".safetensors", ".pb", ".tflite", ".gguf", ".ggml", ".msgpack")
+_RECORD_NAMES = ("dvc.lock", "dvc.yaml", "readme.md")
 _MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04", b"\x93NUMPY")
 
 
@@ -132,8 +143,13 @@ class Discovery:
             return SOURCE
         if is_manifest(self, path):
             return MANIFEST
-        if path.suffix.lower() in ARTIFACT_SUFFIXES or _has_magic(path):
+        suffix = path.suffix.lower()
+        if suffix in ARTIFACT_SUFFIXES or _has_magic(path):
             return ARTIFACT
+        if suffix in DATA_SUFFIXES:
+            return DATA
+        if suffix == ".dvc" or path.name.lower() in _RECORD_NAMES:
+            return RECORD
         return None
 
     def repository_files(self) -> list[Target]:

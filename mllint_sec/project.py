@@ -8,8 +8,9 @@ finding's `extra` and decided here, once per run:
 - a call that relies on a loader's safe form is a finding only when the project's
   declared dependencies allow a version with a published bypass (dependencies.py).
 
-Manifest findings (SUP006, malformed requirements) are produced here too: they are
-about the repository's declarations, which are read once.
+Manifest findings (SUP006, malformed requirements) and provenance findings (PROV001,
+PROV002, PROV004) are produced here too: they are about the repository's declarations
+and records, which are read once.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .catalogue import Catalogue
 from .dependencies import Declarations, dependency_findings, settle_advisory
 from .discovery import Discovery, Target
 from .findings import Finding
+from .provenance import ProvenanceView, provenance_findings
 
 
 class Project:
@@ -29,13 +31,25 @@ class Project:
         self.scan_root = discovery.scan_root
         self.roots = tuple(dict.fromkeys((discovery.scan_root, discovery.config_root)))
         self._declarations: Declarations | None = None
+        self._files: list[Target] | None = None
+
+    @property
+    def files(self) -> list[Target]:
+        if self._files is None:
+            self._files = self.discovery.repository_files()
+        return self._files
 
     @property
     def declarations(self) -> Declarations:
         if self._declarations is None:
-            files = [(t.display, t.path) for t in self.discovery.repository_files()]
-            self._declarations = Declarations.read(files)
+            self._declarations = Declarations.read([(t.display, t.path) for t in self.files])
         return self._declarations
+
+    def provenance_findings(self, targets: list[tuple[Target, frozenset[str]]], min_bytes: int) -> list[Finding]:
+        """Data and model files without a provenance record, DVC records without hashes, model cards."""
+        if not targets:
+            return []
+        return provenance_findings(targets, ProvenanceView(self.files), self.catalogue, min_bytes)
 
     def settle(self, findings: list[Finding]) -> list[Finding]:
         """Drop the findings that repository facts clear; strip the facts from the rest."""

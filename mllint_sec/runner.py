@@ -23,7 +23,7 @@ from .config import (
     load_config,
     resolve_tokens,
 )
-from .discovery import ARTIFACT, MANIFEST, Discovery
+from .discovery import ARTIFACT, DATA, MANIFEST, RECORD, SOURCE, Discovery
 from .findings import SEVERITY_RANK, Finding, assign_fingerprints
 from .project import Project
 
@@ -109,8 +109,9 @@ def run(options: Options) -> RunResult:
     lfs_pointers = [t.display for t in targets if t.kind == ARTIFACT and _is_lfs_pointer(t.path)]
     work = [
         (str(t.path), t.display, rules_for[t.display], t.kind)
-        for t in targets if t.kind != MANIFEST and t.display not in lfs_pointers
+        for t in targets if t.kind in (SOURCE, ARTIFACT) and t.display not in lfs_pointers
     ]
+    record_targets = [(t, rules_for[t.display]) for t in targets if t.kind in (ARTIFACT, DATA, RECORD)]
     cache = None
     if options.use_cache:
         rule_paths = [rule.path for rule in catalogue.rules.values()]
@@ -121,6 +122,7 @@ def run(options: Options) -> RunResult:
     problems.extend(read_problems)
     project = Project(discovery, catalogue)
     findings = project.settle(findings) + project.manifest_findings(manifest_targets)
+    findings += project.provenance_findings(record_targets, config.provenance_min_bytes)
     findings.sort(key=Finding.sort_key)
     assign_fingerprints(findings)  # over whole files, before any filtering, so they stay stable
     if changed is not None:

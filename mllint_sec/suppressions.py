@@ -38,3 +38,20 @@ def parse_comment(text: str, line: int, column: int) -> Suppression:
 
 def covers(suppression: Suppression, rule_id: str) -> bool:
     return not suppression.malformed and (not suppression.rules or rule_id in suppression.rules)
+
+
+def apply_line_comments(findings: list, lines: list[str]) -> list:
+    """Suppress findings in non-Python files (requirements, DVC files) by a comment on their line.
+
+    The comment starts at `# mllint-sec:`; a malformed one suppresses nothing.
+    """
+    for finding in findings:
+        text = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
+        marker = text.find("# mllint-sec:")
+        if marker < 0:
+            continue
+        suppression = parse_comment(text[marker:], finding.line, marker + 1)
+        if covers(suppression, finding.rule_id):
+            finding.suppressed = True
+            finding.suppression_reason = suppression.reason
+    return findings
