@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import manifests
 from .config import Config, PathPatterns
 
 SOURCE_SUFFIXES = (".py", ".ipynb")
@@ -196,7 +195,13 @@ def _has_magic(path: Path) -> bool:
 
 
 def is_manifest(discovery: Discovery, path: Path) -> bool:
-    return path.suffix in _MANIFEST_SUFFIXES and manifests.manifest_kind(discovery.display(path)) is not None
+    if path.suffix not in _MANIFEST_SUFFIXES:
+        return False
+    from .manifests import (
+        manifest_kind,  # packaging is imported only when such a file exists
+    )
+
+    return manifest_kind(discovery.display(path)) is not None
 
 
 def _relative(absolute: str, root: str) -> str | None:

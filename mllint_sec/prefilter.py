@@ -1,11 +1,11 @@
 """Decide cheaply, from the text alone, whether a file can produce any finding.
 
 Sound by construction: a call can only resolve to the qualified name
-`torch.serialization.load` if the file names both its root (`torch`, in an
-import) and its last part (`load`); aliases keep both words in the file
-(`from torch import load as tl`). So each rule contributes (root, last) word
-pairs, and a file is parsed only when some pair is present in full in its
-code: comments and plain string literals (docstrings included, where most
+`torch.serialization.load` if the file names every segment of it somewhere
+(`torch` in an import, `serialization` in an import or an attribute, `load`);
+aliases keep the words in the file (`from torch import load as tl`). So each
+rule contributes word tuples, and a file is parsed only when some tuple is
+present in full in its code: comments and plain string literals (docstrings included, where most
 mentions of loaders in ML libraries live) are blanked first, since they never
 hold code. f-strings and t-strings can, so they are kept.
 """
@@ -48,10 +48,11 @@ def code_only(text: str) -> str:
 
 
 class Prefilter:
-    """`pairs`: (root, last) words that must both appear in code; `raw_words`: words that
-    may sit inside string literals (environment variable names) and are looked for as is."""
+    """`pairs`: word tuples (the segments of a qualified name) that must all appear in code;
+    `raw_words`: words that may sit inside string literals (environment variable names) and
+    are looked for as is."""
 
-    def __init__(self, pairs: frozenset[tuple[str, str]], raw_words: frozenset[str] = frozenset()):
+    def __init__(self, pairs: frozenset[tuple[str, ...]], raw_words: frozenset[str] = frozenset()):
         self.pairs = pairs
         self.raw_words = raw_words
         words = {word for pair in pairs for word in pair}
@@ -59,14 +60,14 @@ class Prefilter:
 
     def _has_pair(self, text: str) -> bool:
         present = set(self.pattern.findall(text))
-        return any(root in present and last in present for root, last in self.pairs)
+        return any(all(word in present for word in words) for words in self.pairs)
 
     def wants(self, text: str) -> bool:
         """True when the file may hold a finding or a suppression comment."""
         if SUPPRESSION_MARKER in text or any(word in text for word in self.raw_words):
             return True
         # Substring tests first (C speed, a superset of whole-word matches), then words in code only.
-        if self.pattern is None or not any(root in text and last in text for root, last in self.pairs):
+        if self.pattern is None or not any(all(word in text for word in words) for words in self.pairs):
             return False
         if any(marker in text for marker in DYNAMIC_MARKERS):
             # `getattr(pickle, "loads")`, `__import__("pickle")`: the names sit in string literals.

@@ -16,12 +16,17 @@ and records, which are read once.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from .catalogue import Catalogue
-from .dependencies import Declarations, dependency_findings, settle_advisory
 from .discovery import Discovery, Target
 from .findings import Finding
-from .provenance import ProvenanceView, provenance_findings
+
+if TYPE_CHECKING:
+    from .dependencies import Declarations
+
+# dependencies.py (packaging) and provenance.py (PyYAML) are imported when a run needs them:
+# a pre-commit run on one Python file usually does not.
 
 
 class Project:
@@ -42,6 +47,8 @@ class Project:
     @property
     def declarations(self) -> Declarations:
         if self._declarations is None:
+            from .dependencies import Declarations
+
             self._declarations = Declarations.read([(t.display, t.path) for t in self.files])
         return self._declarations
 
@@ -49,6 +56,8 @@ class Project:
         """Data and model files without a provenance record, DVC records without hashes, model cards."""
         if not targets:
             return []
+        from .provenance import ProvenanceView, provenance_findings
+
         return provenance_findings(targets, ProvenanceView(self.files), self.catalogue, min_bytes)
 
     def settle(self, findings: list[Finding]) -> list[Finding]:
@@ -59,6 +68,8 @@ class Project:
             if candidates and all(self._is_local(finding, c) for c in candidates):
                 continue
             if "advisory_package" in finding.extra:
+                from .dependencies import settle_advisory
+
                 rule = self.catalogue.rules[finding.rule_id]
                 if settle_advisory(finding, rule, self.declarations) is None:
                     continue
@@ -71,6 +82,10 @@ class Project:
         for target, enabled in targets:  # files reached only through `-r` are read with their includer's rules
             for included in self.declarations.included_by(target.display):
                 chosen.setdefault(included, enabled)
+        if not chosen:
+            return []
+        from .dependencies import dependency_findings
+
         found: list[Finding] = []
         for display, enabled in sorted(chosen.items()):
             found.extend(dependency_findings(display, self.declarations, self.catalogue, enabled))

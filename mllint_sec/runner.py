@@ -12,7 +12,6 @@ from pathlib import Path
 from . import baseline as baselines
 from . import cache as result_cache
 from . import gitdiff
-from .artifact_analysis import LIMITS, artifact_findings, is_lfs_pointer, too_large
 from .catalogue import Catalogue, load_catalogue
 from .config import (
     Config,
@@ -135,12 +134,24 @@ def run(options: Options) -> RunResult:
 
 def _is_lfs_pointer(path: Path) -> bool:
     """A Git LFS pointer: the artifact's content is not checked out, its oid is its provenance."""
+    from .artifact_analysis import is_lfs_pointer
+
     try:
         if path.stat().st_size >= 1024:
             return False
         return is_lfs_pointer(path.read_bytes())
     except OSError:
         return False
+
+
+def _too_large(path: str, kind: str) -> int | None:
+    """An artifact's size when it is over the scan limit (it is then never read whole)."""
+    if kind != ARTIFACT:
+        return None
+    from . import artifact_analysis
+
+    size = os.path.getsize(path)
+    return size if size > artifact_analysis.LIMITS.max_file_bytes else None
 
 
 def _on_changed_line(finding: Finding, lines: set[int] | None) -> bool:
@@ -205,7 +216,7 @@ def _from_cache(path: str, display: str, rules: frozenset[str], kind: str) -> li
     if cache is None:
         return None
     try:
-        if kind == ARTIFACT and os.path.getsize(path) > LIMITS.max_file_bytes:
+        if _too_large(path, kind) is not None:
             return None  # never read whole: reported as too large
         data = Path(path).read_bytes()
     except OSError:
@@ -232,7 +243,10 @@ def _scan_file(path: str, display: str, rules: frozenset[str], kind: str) -> tup
     if analyzer is None:
         analyzer = _STATE["analyzers"][rules] = Analyzer(_STATE["catalogue"], rules)
     try:
-        if kind == ARTIFACT and (size := os.path.getsize(path)) > LIMITS.max_file_bytes:
+        size = _too_large(path, kind)
+        if size is not None:
+            from .artifact_analysis import too_large
+
             return too_large(display, size, _STATE["catalogue"], rules), None
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -240,6 +254,8 @@ def _scan_file(path: str, display: str, rules: frozenset[str], kind: str) -> tup
         unreadable = analyzer.failure(display, ParseFailure(f"cannot read file: {reason}"), key="unreadable")
         return unreadable, f"{display}: cannot read: {reason}"
     if kind == ARTIFACT:
+        from .artifact_analysis import artifact_findings
+
         findings = artifact_findings(display, data, _STATE["catalogue"], rules, _STATE["allow"])
     else:
         findings = analyzer.analyze(display, data)

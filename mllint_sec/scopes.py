@@ -120,7 +120,7 @@ def _fields(node_type: type, with_whitespace: bool = False) -> tuple[str, ...]:
     return names
 
 
-def _children(node: cst.CSTNode, with_whitespace: bool = False) -> Iterator[cst.CSTNode]:
+def children(node: cst.CSTNode, with_whitespace: bool = False) -> Iterator[cst.CSTNode]:
     for name in _fields(type(node), with_whitespace):
         value = getattr(node, name)
         if isinstance(value, cst.CSTNode):
@@ -179,7 +179,7 @@ class _Collector:
 
     def push_children(self, node: cst.CSTNode, scope: Scope, statement: cst.CSTNode, load: bool = True) -> None:
         # Reversed, so the stack pops them in source order (`global x` before `import x`).
-        for child in reversed(list(_children(node))):
+        for child in reversed(list(children(node))):
             self.stack.append((child, scope, statement, load))
 
     # --- statements -------------------------------------------------------
@@ -402,5 +402,5 @@ def comments(module: cst.Module) -> list[cst.Comment]:
         if isinstance(node, cst.Comment):
             found.append(node)
         else:
-            stack.extend(_children(node, with_whitespace=True))
+            stack.extend(children(node, with_whitespace=True))
     return found

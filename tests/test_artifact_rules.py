@@ -16,7 +16,7 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
-from mllint_sec import artifact_analysis, runner
+from mllint_sec import artifact_analysis
 
 
 class Payload:
@@ -124,7 +124,6 @@ def test_corrupt_zip_is_not_scanned(scan, tmp_path, marker):
 def test_an_artifact_over_the_size_limit_is_reported_unread(scan, tmp_path, monkeypatch):
     small = artifact_analysis.Limits(max_file_bytes=100)
     monkeypatch.setattr(artifact_analysis, "LIMITS", small)
-    monkeypatch.setattr(runner, "LIMITS", small)
     (tmp_path / "big.pkl").write_bytes(pickle.dumps(list(range(1000))))
     report, _ = scan(tmp_path, "--select", "ART", "--jobs", "1")
     (finding,) = report["findings"]
