@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .artifacts import ArtifactReport, Limits, scan_artifact
 from .catalogue import ArtifactMatch, Catalogue, Rule
-from .findings import Finding
+from .findings import WHOLE_FILE, Finding
 
 LIMITS = Limits()
 MAX_LISTED = 5  # callables named in one message; the rest are counted
@@ -88,5 +88,6 @@ def _where(member: str, offset: int) -> str:
 
 
 def _finding(rule: Rule, path: str, message: str, key: str) -> Finding:
-    # A binary file has no lines: the finding is the file, reported at 1:1.
-    return Finding(rule.id, path, 1, 1, 1, 1, message, "", rule.severity, statement_text=key)
+    # A binary file has no lines: the finding is the file, reported at 1:1 and marked so that
+    # reports do not quote its bytes.
+    return Finding(rule.id, path, 1, 1, 1, 1, message, "", rule.severity, statement_text=key, extra={WHOLE_FILE: True})

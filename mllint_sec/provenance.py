@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from . import records
 from .catalogue import Catalogue, ProvenanceMatch, Rule
 from .discovery import ARTIFACT_SUFFIXES, DATA, MODEL_SUFFIXES, RECORD, Target
-from .findings import Finding, normalise
+from .findings import WHOLE_FILE, Finding, normalise
 from .suppressions import apply_line_comments
 
 MAX_RECORD_BYTES = 1024 * 1024
@@ -76,7 +76,7 @@ def provenance_findings(
             if match.check == "untracked-artifact" and _needs_record(target, min_bytes) and not view.has_record(target):
                 message = match.message.format(path=target.display)
                 found.append(Finding(rule.id, target.display, 1, 1, 1, 1, message, "", rule.severity,
-                                     statement_text="untracked:" + target.display))
+                                     statement_text="untracked:" + target.display, extra={WHOLE_FILE: True}))
     return found
 
 

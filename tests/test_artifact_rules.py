@@ -151,3 +151,12 @@ def test_cached_results_are_keyed_by_kind_and_allow_list(scan, write, tmp_path):
     write(tmp_path, {"pyproject.toml": '[tool.mllint-sec]\nartifact-allow = ["sklearn.*"]\n'})
     second, _ = scan(tmp_path, "--select", "ART")  # same bytes, another allow-list: not the cached answer
     assert len(first["findings"]) == 1 and second["findings"] == []
+
+
+def test_sarif_locates_an_artifact_without_quoting_its_bytes(cli, tmp_path, marker):
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(Payload(marker), protocol=4))
+    sarif = json.loads(cli("check", "--select", "ART001", "--format", "sarif", tmp_path).stdout)
+    (result,) = sarif["runs"][0]["results"]
+    location = result["locations"][0]["physicalLocation"]
+    assert location["region"] == {"startLine": 1} and "contextRegion" not in location
+    assert result["level"] == "error" and location["artifactLocation"]["uri"].endswith("model.pkl")

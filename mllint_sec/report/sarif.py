@@ -37,7 +37,7 @@ import sarif_om as om
 
 from .. import __version__
 from ..catalogue import Catalogue, Rule
-from ..findings import SEVERITY_RANK, Finding
+from ..findings import SEVERITY_RANK, WHOLE_FILE, Finding
 from ..runner import RunResult
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -365,6 +365,8 @@ def reporting_descriptor(rule: Rule, catalogue: Catalogue) -> om.ReportingDescri
 
 
 def _region(finding: Finding, sources: _Sources) -> tuple[om.Region, om.Region | None]:
+    if finding.extra.get(WHOLE_FILE):
+        return om.Region(start_line=1), None  # a binary artifact: its bytes are no snippet
     region = om.Region(
         start_line=finding.line,
         start_column=finding.column,
