@@ -7,24 +7,32 @@ files and checksum manifests. `provenance_findings` then checks the targets:
 
 - a data or model file with no record (PROV001, `untracked-artifact`);
 - DVC outputs without a hash, and a `dvc.yaml` without a committed `dvc.lock` (PROV002);
-- a model card that omits `datasets`, `license`, or `base_model` for a fine-tune (PROV004).
+- a model card that omits `datasets`, `license`, or `base_model` when the card or the
+  repository's code (Trainer, PEFT, TRL) says the model is a fine-tune (PROV004).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path, PurePosixPath
 
 from . import records
 from .catalogue import Catalogue, ProvenanceMatch, Rule
 from .discovery import ARTIFACT_SUFFIXES, DATA, MODEL_SUFFIXES, RECORD, Target
 from .findings import WHOLE_FILE, Finding, normalise
+from .prefilter import code_only
 from .suppressions import apply_line_comments
 
 MAX_RECORD_BYTES = 1024 * 1024
 # Front-matter keys that make a README a model card, and tags that say it is a fine-tune.
 _CARD_KEYS = {"license", "tags", "library_name", "pipeline_tag", "model-index", "datasets", "base_model", "language"}
 _FINE_TUNE_TAGS = {"generated_from_trainer", "peft", "lora", "qlora", "fine-tuned", "finetuned", "sft", "trl"}
+# Identifiers of fine-tuning code: a repository that uses them fine-tunes some base model.
+_FINE_TUNING_CODE = re.compile(
+    r"\b(?:Trainer|Seq2SeqTrainer|SFTTrainer|DPOTrainer|ORPOTrainer|RewardTrainer|get_peft_model|LoraConfig"
+    r"|prepare_model_for_kbit_training)\b"
+)
 _WHAT = {
     "datasets": "what data it learned from",
     "license": "under which terms it may be used",
@@ -53,6 +61,18 @@ class ProvenanceView:
         self.recorded_files = {o.path for o in recorded if not o.is_dir}
         self.recorded_dirs = tuple(sorted(o.path.rstrip("/") + "/" for o in recorded if o.is_dir))
         self.lock_dirs = {str(PurePosixPath(d).parent) for d in self.files if PurePosixPath(d).name == "dvc.lock"}
+        self._fine_tunes: bool | None = None
+
+    @property
+    def fine_tunes(self) -> bool:
+        """Whether some Python file of the repository fine-tunes a model (Trainer, PEFT, TRL)."""
+        if self._fine_tunes is None:
+            self._fine_tunes = any(
+                _FINE_TUNING_CODE.search(code_only(text))
+                for display, path in sorted(self.files.items())
+                if display.endswith(".py") and (text := _text(path)) is not None and _FINE_TUNING_CODE.search(text)
+            )
+        return self._fine_tunes
 
     def has_record(self, target: Target) -> bool:
         display = target.display
@@ -111,7 +131,7 @@ def _record_findings(target: Target, view: ProvenanceView, matches, catalogue: C
     if name == "readme.md":
         for rule, match in matches:
             if match.check == "model-card-field":
-                found.extend(_model_card(target, text, rule, match))
+                found.extend(_model_card(target, text, rule, match, view))
         return found
     if name == "dvc.yaml":
         declared, problems = records.dvc_yaml_outs(target.display, text)
@@ -136,12 +156,12 @@ def _record_findings(target: Target, view: ProvenanceView, matches, catalogue: C
     return apply_line_comments(found, lines)
 
 
-def _model_card(target: Target, text: str, rule: Rule, match: ProvenanceMatch) -> list[Finding]:
+def _model_card(target: Target, text: str, rule: Rule, match: ProvenanceMatch, view: ProvenanceView) -> list[Finding]:
     card = records.model_card(target.display, text)
     if card is None or not _CARD_KEYS & set(card.fields):
         return []  # a README without model-card front matter (a Jekyll page, a plain README)
     missing = [field for field, present in (("datasets", card.has_datasets), ("license", card.has_license)) if not present]
-    if not card.has_base_model and _is_fine_tune(card):
+    if not card.has_base_model and (_is_fine_tune(card) or view.fine_tunes):
         missing.append("base_model")
     if not missing:
         return []

@@ -109,3 +109,14 @@ def test_model_cards(scan, write, tmp_path, card, fields):
         (message,) = messages
         for field in ("`datasets`", "`license`", "`base_model`"):
             assert (field in message) is (field in fields)
+
+
+def test_fine_tuning_code_makes_base_model_required(scan, write, tmp_path):
+    card = "---\nlicense: mit\ndatasets: [org/data]\n---\n"
+    write(tmp_path, {"model/README.md": card, "train.py": "# Trainer is mentioned only here\nprint('Trainer')\n"})
+    report, _ = scan(tmp_path, "--select", "PROV004")
+    assert report["findings"] == []  # a comment and a string are not fine-tuning code
+    write(tmp_path, {"train.py": "from transformers import Trainer\ntrainer = Trainer(model=model)\ntrainer.train()\n"})
+    report, _ = scan(tmp_path, "--select", "PROV004")
+    (finding,) = report["findings"]
+    assert "`base_model`" in finding["message"] and "`datasets`" not in finding["message"]
