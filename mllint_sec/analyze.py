@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from . import notebooks, positions, scopes, slicing, source
+from . import flows, notebooks, positions, scopes, slicing, source
 from .catalogue import Catalogue
 from .findings import Finding, normalise
 from .matching import MatchIndex, RawFinding, match_file
@@ -32,7 +32,13 @@ class Analyzer:
     enabled: frozenset[str]
 
     def __post_init__(self) -> None:
-        self.index = MatchIndex.build(self.catalogue, set(self.enabled))
+        # Flow rules (INPUT*) follow request data into the calls another family's rules report,
+        # so those rules are matched too; their own findings are kept only when enabled.
+        self.flow_rules = [(rule, match) for rule in self.catalogue.rules.values() if rule.id in self.enabled
+                           for match in rule.flows]
+        sink_families = {match.family for _, match in self.flow_rules}
+        matched = set(self.enabled) | {r.id for r in self.catalogue.rules.values() if r.family in sink_families}
+        self.index = MatchIndex.build(self.catalogue, matched)
         self.prefilter = Prefilter(self.index.words, self.index.env_names)
 
     def analyze(self, path: str, data: bytes) -> list[Finding]:
@@ -88,12 +94,16 @@ class Analyzer:
             return self.failure(path, module, text)
         facts = scopes.collect(module, self.index.reference_names)
         raw = match_file(facts, self.index)
+        if self.flow_rules:
+            raw += flows.flow_findings(facts, raw, self.flow_rules)
+        raw = [f for f in raw if f.rule.id in self.enabled]
         comment_nodes = []
         if SUPPRESSION_MARKER in text:
             comment_nodes = [c for c in scopes.comments(module) if SUPPRESSION_MARKER in c.value]
         if not raw and not comment_nodes:
             return []
         targets = [f.node for f in raw] + [f.statement for f in raw] + comment_nodes
+        targets += [step.node for f in raw for step in f.extra.get(flows.FLOW_NODES, ())]
         spans = positions.ranges(module, targets)
         lines = text.splitlines()
         findings = [self._finding(path, module, f, spans, lines) for f in raw]
@@ -117,6 +127,8 @@ class Analyzer:
         )
         finding.extra["statement_line"] = statement_line
         finding.extra.update(raw.extra)
+        if flows.FLOW_NODES in finding.extra:
+            finding.extra[flows.FLOW] = flows.located(finding.extra.pop(flows.FLOW_NODES), spans, finding)
         return finding
 
     def _apply_suppressions(self, path, findings, suppressions: list[Suppression], lines, spans, raw) -> list[Finding]:
@@ -171,4 +183,9 @@ def _on_notebook(finding: Finding, notebook: notebooks.NotebookSource, lines: li
         finding.end_column = notebooks.file_column(end, lines[finding.end_line - 1], finding.end_column)
         finding.end_line = end.file_line
     finding.line = start.file_line
+    for step in finding.extra.get(flows.FLOW, ()):
+        place = notebook.place(step["line"])
+        if place is not None:
+            step["column"] = notebooks.file_column(place, lines[step["line"] - 1], step["column"])
+            step["line"] = place.file_line
     return finding

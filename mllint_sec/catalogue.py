@@ -148,6 +148,15 @@ class ArtifactMatch:
     message: str
 
 
+@dataclass(frozen=True)
+class FlowMatch:
+    """Request data (taint.py) reaching a call that a rule of family `family` reports; `message`
+    may use {callee} and {source}."""
+
+    family: str
+    message: str
+
+
 PROVENANCE_CHECKS = ("untracked-artifact", "dvc-missing-hash", "dvc-missing-lock", "model-card-field")
 
 
@@ -199,6 +208,7 @@ class Rule:
     dependencies: tuple[DependencyMatch, ...] = ()
     artifacts: tuple[ArtifactMatch, ...] = ()
     provenance: tuple[ProvenanceMatch, ...] = ()
+    flows: tuple[FlowMatch, ...] = ()
     advisories: tuple[Advisory, ...] = ()
     examples: tuple[Example, ...] = ()
     path: str = ""
@@ -355,10 +365,15 @@ def _qualified(f: _Fields, names: tuple[str, ...], key: str) -> tuple[str, ...]:
 
 def _parse_match(where: str, table: dict[str, Any]):
     f = _Fields(where, table)
-    kinds = [key for key in ("calls", "subclasses", "env", "dependencies", "artifact", "provenance") if key in table]
+    kinds = [key for key in ("calls", "subclasses", "env", "dependencies", "artifact", "provenance", "flows_into") if key in table]
     if len(kinds) != 1:
-        raise f.fail("each [[match]] needs exactly one of 'calls', 'subclasses', 'env', 'dependencies', 'artifact' or 'provenance'")
+        raise f.fail(
+            "each [[match]] needs exactly one of 'calls', 'subclasses', 'env', 'dependencies', 'artifact', 'provenance' or 'flows_into'"
+        )
     kind = kinds[0]
+    if kind == "flows_into":
+        f.only({"flows_into", "message"})
+        return FlowMatch(f.get("flows_into", str), f.get("message", str))
     if kind == "provenance":
         f.only({"provenance", "message"})
         check = f.get("provenance", str)
@@ -452,6 +467,8 @@ def _parse_rule(path: Path, data: dict[str, Any], families: dict[str, Family], t
     for match in matches:
         if isinstance(match, CallMatch) and match.package is not None and match.package not in known_packages:
             raise f.fail(f"a match names package '{match.package}' but no [[advisory]] concerns it")
+        if isinstance(match, FlowMatch) and match.family not in families:
+            raise f.fail(f"flows_into names an unknown family '{match.family}'")
     examples = []
     for i, raw in enumerate(f.get("example", list, required=False, default=[])):
         ex = _Fields(f"{path} example[{i}]", raw)
@@ -482,6 +499,7 @@ def _parse_rule(path: Path, data: dict[str, Any], families: dict[str, Family], t
         dependencies=tuple(m for m in matches if isinstance(m, DependencyMatch)),
         artifacts=tuple(m for m in matches if isinstance(m, ArtifactMatch)),
         provenance=tuple(m for m in matches if isinstance(m, ProvenanceMatch)),
+        flows=tuple(m for m in matches if isinstance(m, FlowMatch)),
         advisories=advisories,
         examples=tuple(examples),
         path=str(path),

@@ -39,6 +39,8 @@ class RawFinding:
     statement: cst.CSTNode
     message: str
     extra: dict = field(default_factory=dict)  # facts the runner settles against the repository
+    site: Site | None = None  # the call, for rules that follow data into it (taint.py)
+    callee: str = ""  # its qualified name
 
 
 @dataclass
@@ -315,8 +317,9 @@ class _FileMatcher:
         self.reported_partials: set[tuple[int, str]] = set()
         self.identifiers: dict[int, set[str]] = {}
 
-    def add(self, rule: Rule, node: cst.CSTNode, statement: cst.CSTNode, message: str, extra=None) -> None:
-        self.found.append(RawFinding(rule, node, statement, message, extra or {}))
+    def add(self, rule: Rule, node: cst.CSTNode, statement: cst.CSTNode, message: str, extra=None, site=None,
+            callee: str = "") -> None:
+        self.found.append(RawFinding(rule, node, statement, message, extra or {}, site, callee))
 
     def mentions(self, scope: Scope, words: tuple[str, ...]) -> bool:
         """Whether the innermost enclosing function (or, at top level, the module) names one of `words`."""
@@ -373,7 +376,7 @@ class _FileMatcher:
                 continue
             outcome = _evaluate(rule, match, callee, args, report, deferred)
             if outcome and not (match.unless_code_mentions and self.mentions(site.scope, match.unless_code_mentions)):
-                self.add(rule, outcome[0], site.statement, outcome[1], outcome[2])
+                self.add(rule, outcome[0], site.statement, outcome[1], outcome[2], site, callee)
                 hit = True
         return hit or (bool(matches) and not deferred)
 

@@ -38,6 +38,7 @@ def render(result: RunResult) -> str:
                 "suppressed": f.suppressed,
                 "suppression_reason": f.suppression_reason,
                 **({"cell": f.extra["cell"], "cell_line": f.extra["cell_line"]} if "cell" in f.extra else {}),
+                **({"flow": f.extra["flow"]} if f.extra.get("flow") else {}),
             }
             for f in result.findings
         ],

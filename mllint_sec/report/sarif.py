@@ -423,7 +423,30 @@ def _result(finding: Finding, rule_index: int, sources: _Sources, include_suppre
         locations=[_location(finding, sources)],
         partial_fingerprints=fingerprints,
         suppressions=suppressions,
+        code_flows=_code_flows(finding, sources),
     )
+
+
+def _code_flows(finding: Finding, sources: _Sources) -> list[om.CodeFlow] | None:
+    """The path request data takes to the reported call (flow rules), one thread flow, source first."""
+    steps = finding.extra.get("flow")
+    if not steps:
+        return None
+    locations = [
+        om.ThreadFlowLocation(
+            location=om.Location(
+                physical_location=om.PhysicalLocation(
+                    artifact_location=sources.artifact(finding.path),
+                    region=om.Region(start_line=step["line"], start_column=step["column"],
+                                     end_line=step["end_line"], end_column=step["end_column"]),
+                ),
+                message=om.Message(text=step["message"]),
+            ),
+            execution_order=order,
+        )
+        for order, step in enumerate(steps, 1)
+    ]
+    return [om.CodeFlow(thread_flows=[om.ThreadFlow(locations=locations)], message=om.Message(text=steps[0]["message"]))]
 
 
 def _keep_most_severe(findings: list[Finding], limit: int) -> tuple[list[Finding], int]:

@@ -21,6 +21,8 @@ def render(result: RunResult, show_suppressed: bool = False) -> str:
         out.append(f"{where}: {finding.rule_id} [{finding.severity}] {finding.message}{mark}")
         if finding.snippet:
             out.append(f"    {finding.snippet.strip()}")
+        for step in finding.extra.get("flow", ()):  # the path request data takes (INPUT rules)
+            out.append(f"    flow {finding.path}:{step['line']}:{step['column']}: {step['message']}")
     for problem in result.problems:
         out.append(f"warning: {problem}")
     out.append(summary(result))
