@@ -162,7 +162,7 @@ PROVENANCE_CHECKS = ("untracked-artifact", "dvc-missing-hash", "dvc-missing-lock
 
 @dataclass(frozen=True)
 class ProvenanceMatch:
-    """A repository provenance check (see provenance.py); `message` may use {path}, {field}, {record}."""
+    """A repository provenance check (see provenance.py); `message` may use {path}, {record}, {fields}, {what}."""
 
     check: str
     message: str
