@@ -31,7 +31,7 @@ DEFAULT_EXCLUDES = (
 SOURCE, MANIFEST, ARTIFACT, DATA, RECORD = "source", "manifest", "artifact", "data", "record"
 
 # Files whose format can carry pickles or other loadable code, scanned by content
-# (artifact_scan.py). Any other file is an artifact too when its first bytes say so.
+# (artifact_analysis.py). Any other file is an artifact too when its first bytes say so.
 ARTIFACT_SUFFIXES = (
     ".pkl", ".pickle", ".p", ".pck", ".dill", ".joblib", ".sav", ".pt", ".pth", ".bin", ".ckpt", ".model",
     ".npy", ".npz", ".mar", ".zip",
@@ -93,6 +93,7 @@ class Discovery:
         self.config_roots = (str(self.config_root), os.path.abspath(config.root or scan_root))
         # As in Ruff: `exclude` replaces the defaults, `extend-exclude` adds to them.
         self.patterns = PathPatterns(list(config.exclude or DEFAULT_EXCLUDES) + list(config.extend_exclude))
+        self._listed: dict[str, list[Path]] = {}
 
     def excluded(self, path: Path) -> bool:
         return self.patterns.match(self.config_relative(path) or path.name)
@@ -137,7 +138,7 @@ class Discovery:
         return [chosen[key] for key in sorted(chosen)], problems
 
     def kind_of(self, path: Path) -> str | None:
-        """SOURCE, MANIFEST or ARTIFACT, or None for a file no rule reads."""
+        """SOURCE, MANIFEST, ARTIFACT, DATA or RECORD, or None for a file no rule reads."""
         if path.suffix in self.suffixes:
             return SOURCE
         if is_manifest(self, path):
@@ -159,8 +160,12 @@ class Discovery:
         )
 
     def _files_under(self, directory: Path) -> list[Path]:
-        files = _git_files(directory)
-        return files if files is not None else _walk(directory, self.excluded)
+        """Listed once per directory: the targets and the repository-wide facts share the listing."""
+        key = os.path.abspath(directory)
+        if key not in self._listed:
+            files = _git_files(directory)
+            self._listed[key] = files if files is not None else _walk(directory, self.excluded)
+        return self._listed[key]
 
     def _wanted(self, path: Path) -> bool:
         return not path.is_symlink() and path.is_file() and not self.excluded(path)
@@ -197,9 +202,8 @@ def _has_magic(path: Path) -> bool:
 def is_manifest(discovery: Discovery, path: Path) -> bool:
     if path.suffix not in _MANIFEST_SUFFIXES:
         return False
-    from .manifests import (
-        manifest_kind,  # packaging is imported only when such a file exists
-    )
+    # Imported here: packaging is loaded only when a run meets such a file.
+    from .manifests import manifest_kind
 
     return manifest_kind(discovery.display(path)) is not None
 
