@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from . import flows, notebooks, positions, scopes, slicing, source
+from . import flows, notebooks, positions, scopes, sinks, slicing, source, sources
 from .catalogue import Catalogue
 from .findings import Finding, normalise
 from .matching import MatchIndex, RawFinding, match_file
@@ -39,7 +39,10 @@ class Analyzer:
         sink_families = {match.family for _, match in self.flow_rules}
         matched = set(self.enabled) | {r.id for r in self.catalogue.rules.values() if r.family in sink_families}
         self.index = MatchIndex.build(self.catalogue, matched)
-        self.prefilter = Prefilter(self.index.words, self.index.env_names)
+        groups = ()
+        if any(match.family in sinks.SINK_KINDS for _, match in self.flow_rules):
+            groups = (sources.PREFILTER_WORDS, sinks.tables().words())
+        self.prefilter = Prefilter(self.index.words, self.index.env_names, groups)
 
     def analyze(self, path: str, data: bytes) -> list[Finding]:
         if path.endswith(".ipynb"):
@@ -86,7 +89,9 @@ class Analyzer:
         ]
 
     def _analyze_text(self, path: str, text: str, code: str) -> list[Finding]:
-        reduced = slicing.reduce_source(text, self.index.last_words, self.index.env_names, code)
+        reduced = None
+        if not self.prefilter.wants_groups(text):  # a handler's flow may pass through any function
+            reduced = slicing.reduce_source(text, self.index.last_words, self.index.env_names, code)
         module = source.parse(reduced) if reduced is not None else None
         if not isinstance(module, cst.Module):
             module = source.parse(text)  # nothing to reduce, or the reduced text did not parse

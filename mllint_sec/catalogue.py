@@ -148,13 +148,19 @@ class ArtifactMatch:
     message: str
 
 
+FLOW_SINKS = ("model-inference", "model-training")  # sink kinds of sinks.py (rules/model-sinks.toml)
+INPUT_LEVELS = ("raw", "typed", "validated")  # how well a source bounds its data (input_types.py)
+
+
 @dataclass(frozen=True)
 class FlowMatch:
-    """Request data (taint.py) reaching a call that a rule of family `family` reports; `message`
-    may use {callee} and {source}."""
+    """Request data (taint.py) reaching a call that a rule of family `family` reports, or a
+    model sink (FLOW_SINKS); `inputs`: the source levels that count; `message` may use
+    {callee}, {source} and {why} (what is unbounded)."""
 
     family: str
     message: str
+    inputs: tuple[str, ...] = INPUT_LEVELS
 
 
 PROVENANCE_CHECKS = ("untracked-artifact", "dvc-missing-hash", "dvc-missing-lock", "model-card-field")
@@ -267,7 +273,7 @@ def catalogue_dir() -> Path:
     raise CatalogueError(f"rule catalogue not found next to {package_dir}")
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
@@ -372,8 +378,11 @@ def _parse_match(where: str, table: dict[str, Any]):
         )
     kind = kinds[0]
     if kind == "flows_into":
-        f.only({"flows_into", "message"})
-        return FlowMatch(f.get("flows_into", str), f.get("message", str))
+        f.only({"flows_into", "message", "inputs"})
+        inputs = tuple(f.get("inputs", list, required=False, default=list(INPUT_LEVELS)))
+        if not inputs or set(inputs) - set(INPUT_LEVELS):
+            raise f.fail(f"'inputs' must list some of {', '.join(INPUT_LEVELS)}")
+        return FlowMatch(f.get("flows_into", str), f.get("message", str), inputs)
     if kind == "provenance":
         f.only({"provenance", "message"})
         check = f.get("provenance", str)
@@ -467,8 +476,8 @@ def _parse_rule(path: Path, data: dict[str, Any], families: dict[str, Family], t
     for match in matches:
         if isinstance(match, CallMatch) and match.package is not None and match.package not in known_packages:
             raise f.fail(f"a match names package '{match.package}' but no [[advisory]] concerns it")
-        if isinstance(match, FlowMatch) and match.family not in families:
-            raise f.fail(f"flows_into names an unknown family '{match.family}'")
+        if isinstance(match, FlowMatch) and match.family not in families and match.family not in FLOW_SINKS:
+            raise f.fail(f"flows_into names neither a family nor a sink kind ({', '.join(FLOW_SINKS)}): '{match.family}'")
     examples = []
     for i, raw in enumerate(f.get("example", list, required=False, default=[])):
         ex = _Fields(f"{path} example[{i}]", raw)
@@ -511,15 +520,15 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
     """Load and validate every rule; raise CatalogueError on the first malformed file."""
     root = directory or catalogue_dir()
     families = {}
-    for name, table in _read_toml(root / "families.toml").items():
+    for name, table in read_toml(root / "families.toml").items():
         f = _Fields(f"{root / 'families.toml'} [{name}]", table)
         f.only({"prefix", "title"})
         families[name] = Family(name, f.get("prefix", str), f.get("title", str))
-    raw_taxonomy = _read_toml(root / "taxonomy.toml")
+    raw_taxonomy = read_toml(root / "taxonomy.toml")
     taxonomy = {key: dict(raw_taxonomy.get(key, {})) for key in ("cwe", "atlas", "owasp_ml")}
     catalogue = Catalogue(families, taxonomy)
     for path in sorted(root.glob("*/*.toml")):
-        rule = _parse_rule(path, _read_toml(path), families, taxonomy)
+        rule = _parse_rule(path, read_toml(path), families, taxonomy)
         for other in catalogue.rules.values():
             if other.id == rule.id or other.name == rule.name:
                 raise CatalogueError(f"{path}: id or name clashes with {other.path}")

@@ -1,8 +1,10 @@
-"""Flow rules: request data reaching a call that another rule reports (an upload into pickle.loads).
+"""Flow rules: request data reaching a call that another rule reports (an upload into
+pickle.loads), or a model's inference or training (sinks.py).
 
-For each finding of a sink family (deserialization), the call's data argument is traced
-back by taint.py; when request data reaches it, the flow rule reports the call, with the
-path from the source, which text output prints and SARIF carries as a codeFlow.
+Each sink's data is traced back by taint.py; when request data reaches it, the flow rule
+reports the call with the path from the source, which text output prints and SARIF
+carries as a codeFlow. A rule's `inputs` says which source levels it reports (raw
+request data, typed but unbounded, or validated).
 """
 
 from __future__ import annotations
@@ -10,9 +12,13 @@ from __future__ import annotations
 import libcst as cst
 
 from .catalogue import FlowMatch, Rule
+from .input_types import RAW
 from .matching import RawFinding
 from .scopes import FileFacts
-from .taint import Step, Taint
+from .sinks import INFERENCE, SINK_KINDS, Models
+from .taint import DESERIALIZE, Step, Taint
+from .taint import INFERENCE as INFERENCE_PURPOSE
+from .taint import TRAINING as TRAINING_PURPOSE
 
 FLOW_NODES = "flow_nodes"  # extra key during analysis: the path's nodes
 FLOW = "flow"  # extra key in findings: the path's steps, located
@@ -21,7 +27,16 @@ _DATA_KEYWORDS = ("file", "f", "fp", "data", "s", "stream", "buffer", "path", "f
 
 
 def flow_findings(facts: FileFacts, raw: list[RawFinding], rules: list[tuple[Rule, FlowMatch]]) -> list[RawFinding]:
-    taint: Taint | None = None
+    taint = Taint(facts)
+    found = _into_reported_calls(taint, raw, [(r, m) for r, m in rules if m.family not in SINK_KINDS])
+    model_rules = [(r, m) for r, m in rules if m.family in SINK_KINDS]
+    if model_rules:
+        found += _into_models(taint, facts, model_rules)
+    return found
+
+
+def _into_reported_calls(taint: Taint, raw: list[RawFinding], rules) -> list[RawFinding]:
+    """Request data reaching a call another family reports (an upload into `pickle.loads`)."""
     found: list[RawFinding] = []
     reported: set[tuple[str, int]] = set()
     for sink in raw:
@@ -34,16 +49,39 @@ def flow_findings(facts: FileFacts, raw: list[RawFinding], rules: list[tuple[Rul
             argument = _data_argument(sink.site.node)
             if argument is None:
                 continue
-            taint = taint or Taint(facts)
-            path = taint.path_to(argument, sink.site.scope)
-            if path is None:
+            flow = taint.flow_to(argument, sink.site.scope, DESERIALIZE)
+            if flow is None or flow.source.level not in match.inputs:
                 continue
             reported.add(key)
-            source = path[0].text.split(": ", 1)[-1]
             callee = sink.callee or "this loader"
-            message = match.message.format(callee=callee, source=source)
-            steps = path + [Step(sink.site.node, f"reaches `{callee}`, which can run code hidden in the data")]
+            message = match.message.format(callee=callee, source=flow.source.text, why=flow.why)
+            steps = [*flow.steps, Step(sink.site.node, f"reaches `{callee}`, which can run code hidden in the data")]
             found.append(RawFinding(rule, sink.site.node, sink.statement, message, {FLOW_NODES: steps}, sink.site))
+    return found
+
+
+def _into_models(taint: Taint, facts: FileFacts, rules) -> list[RawFinding]:
+    """Request data reaching a model's inference or training (sinks.py)."""
+    found: list[RawFinding] = []
+    for sink in Models(facts).sinks():
+        purpose = INFERENCE_PURPOSE if sink.kind == INFERENCE else TRAINING_PURPOSE
+        flow = None
+        for argument in sink.data:
+            candidate = taint.flow_to(argument, sink.site.scope, purpose)
+            if candidate is not None and (flow is None or candidate.level == RAW):
+                flow = candidate
+                if flow.level == RAW:
+                    break
+        if flow is None:
+            continue
+        for rule, match in rules:
+            level = flow.level if sink.kind == INFERENCE else flow.source.level
+            if match.family != sink.kind or level not in match.inputs:
+                continue
+            message = match.message.format(callee=sink.callee, source=flow.source.text, why=flow.why)
+            action = "runs the model on it" if sink.kind == INFERENCE else "trains the model on it"
+            steps = [*flow.steps, Step(sink.site.node, f"reaches `{sink.callee}`, which {action}")]
+            found.append(RawFinding(rule, sink.site.node, sink.site.statement, message, {FLOW_NODES: steps}, sink.site))
     return found
 
 

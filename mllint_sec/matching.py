@@ -58,7 +58,7 @@ class MatchIndex:
     reference_names: frozenset[str] = frozenset()
 
     @classmethod
-    def build(cls, catalogue: Catalogue, rule_ids: set[str] | None = None) -> "MatchIndex":
+    def build(cls, catalogue: Catalogue, rule_ids: set[str] | None = None) -> MatchIndex:
         index = cls()
         words: set[tuple[str, ...]] = set()
         references: set[str] = set()
@@ -89,7 +89,7 @@ class MatchIndex:
         return index
 
 
-def _call_matches(index: "MatchIndex", qualified: str) -> list[tuple[Rule, CallMatch]]:
+def _call_matches(index: MatchIndex, qualified: str) -> list[tuple[Rule, CallMatch]]:
     found = list(index.calls.get(qualified, ()))
     for prefix, suffix, rule, match in index.wildcards:
         if qualified.startswith(prefix) and qualified.endswith(suffix) and len(qualified) > len(prefix) + len(suffix) - 1:

@@ -10,9 +10,9 @@ lines and comments; an argument's excludes its comma).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Optional
 
 import libcst as cst
 from libcst._add_slots import add_slots
@@ -61,8 +61,8 @@ class _TargetedPositionState(CodegenState):
         self,
         node: cst.CSTNode,
         *,
-        start_node: Optional[cst.CSTNode] = None,
-        end_node: Optional[cst.CSTNode] = None,
+        start_node: cst.CSTNode | None = None,
+        end_node: cst.CSTNode | None = None,
     ):
         if id(node) not in self.targets:
             return _NULL

@@ -52,11 +52,26 @@ class Prefilter:
     `raw_words`: words that may sit inside string literals (environment variable names) and
     are looked for as is."""
 
-    def __init__(self, pairs: frozenset[tuple[str, ...]], raw_words: frozenset[str] = frozenset()):
+    def __init__(self, pairs: frozenset[tuple[str, ...]], raw_words: frozenset[str] = frozenset(),
+                 groups: tuple[frozenset[str], ...] = ()):
         self.pairs = pairs
         self.raw_words = raw_words
+        # `groups`: word sets each of which must have a word in code (request sources and model
+        # sinks, for the flow rules): too many combinations to list as pairs.
+        self.groups = tuple(g for g in groups if g)
         words = {word for pair in pairs for word in pair}
         self.pattern = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words))) + r")\b") if words else None
+        group_words = {word for group in self.groups for word in group}
+        self.group_pattern = (
+            re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, group_words))) + r")\b") if self.groups else None
+        )
+
+    def wants_groups(self, text: str) -> bool:
+        """True when the code names a word of every group (a file the flow rules must parse in full)."""
+        if self.group_pattern is None or not all(any(word in text for word in group) for group in self.groups):
+            return False
+        present = set(self.group_pattern.findall(code_only(text)))
+        return all(present & group for group in self.groups)
 
     def _has_pair(self, text: str) -> bool:
         present = set(self.pattern.findall(text))
@@ -65,6 +80,8 @@ class Prefilter:
     def wants(self, text: str) -> bool:
         """True when the file may hold a finding or a suppression comment."""
         if SUPPRESSION_MARKER in text or any(word in text for word in self.raw_words):
+            return True
+        if self.groups and self.wants_groups(text):
             return True
         # Substring tests first (C speed, a superset of whole-word matches), then words in code only.
         if self.pattern is None or not any(all(word in text for word in words) for words in self.pairs):

@@ -12,8 +12,8 @@ that can hold code; whitespace is skipped unless comments are wanted.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import libcst as cst
 
@@ -24,7 +24,7 @@ IMPORT, ASSIGN, CLASS, OTHER = "import", "assign", "class", "other"
 @dataclass(eq=False)
 class Binding:
     kind: str
-    scope: "Scope"
+    scope: Scope
     qname: str | None = None  # IMPORT: the dotted name bound
     value: cst.BaseExpression | None = None  # ASSIGN: the right-hand side
     node: cst.CSTNode | None = None  # CLASS: the ClassDef; ASSIGN: the Assign statement
@@ -33,25 +33,26 @@ class Binding:
 @dataclass(eq=False)
 class Scope:
     kind: str  # module, function, class, comprehension
-    parent: "Scope | None"
+    parent: Scope | None
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
     global_names: set[str] = field(default_factory=set)
     star_imports: list[str] = field(default_factory=list)
     name: str = ""  # the function's name, for function scopes
     node: cst.CSTNode | None = None  # the FunctionDef or Lambda, for function scopes
+    classdef: cst.ClassDef | None = None  # the ClassDef, for class scopes
     memo: dict = field(default_factory=dict)  # module scope: resolve.py's per-file answers
 
     def bind(self, name: str, binding: Binding) -> None:
         target = self.module() if name in self.global_names else self
         target.bindings.setdefault(name, []).append(binding)
 
-    def module(self) -> "Scope":
+    def module(self) -> Scope:
         scope = self
         while scope.parent is not None:
             scope = scope.parent
         return scope
 
-    def lookup(self, name: str) -> tuple[list[Binding], "Scope"]:
+    def lookup(self, name: str) -> tuple[list[Binding], Scope]:
         """The bindings a load of `name` in this scope may see, and the scope that owns them."""
         if name in self.global_names:
             module = self.module()
@@ -84,6 +85,7 @@ class FileFacts:
     subscript_assigns: list[Site] = field(default_factory=list)
     references: list[Site] = field(default_factory=list)
     alias_values: dict[int, Site] = field(default_factory=dict)  # id(rhs) -> site of `name = rhs`
+    function_scopes: dict[int, Scope] = field(default_factory=dict)  # id(FunctionDef) -> its body's scope
 
 
 _COMPOUND = (cst.If, cst.For, cst.While, cst.With, cst.Try, cst.TryStar, cst.FunctionDef, cst.ClassDef, cst.Match)
@@ -101,7 +103,7 @@ _SKIP_FIELDS = {
     "whitespace_after_with", "whitespace_after_yield", "whitespace_after_type",
     "lpar", "rpar", "comma", "semicolon", "colon", "equal", "dot", "star", "lbracket", "rbracket", "lbrace",
     "rbrace", "leading_lines", "lines_after_decorators", "header", "footer", "trailing_whitespace", "newline",
-    "indent", "footer", "operator", "default_indent",
+    "indent", "operator", "default_indent",
 }
 _FIELDS_ALL: dict[type, tuple[str, ...]] = {}
 _FIELDS_CODE: dict[type, tuple[str, ...]] = {}
@@ -214,8 +216,9 @@ class _Collector:
                 scope.bind(bound, Binding(IMPORT, scope, qname=qname))
 
     def function(self, node: cst.FunctionDef, scope, statement, load) -> None:
-        scope.bind(node.name.value, Binding(OTHER, scope))
+        scope.bind(node.name.value, Binding(OTHER, scope, node=node))
         inner = Scope("function", scope, name=node.name.value, node=node)
+        self.facts.function_scopes[id(node)] = inner
         for decorator in node.decorators:
             self.push(decorator, scope, node)
         self.push(node.returns, scope, node)
@@ -245,7 +248,7 @@ class _Collector:
             self.push(decorator, scope, node)
         for arg in [*node.bases, *node.keywords]:
             self.push(arg.value, scope, node, load=False)
-        self.push(node.body, Scope("class", scope), node)
+        self.push(node.body, Scope("class", scope, classdef=node), node)
 
     def global_(self, node: cst.Global, scope, statement, load) -> None:
         for item in node.names:
@@ -291,8 +294,8 @@ class _Collector:
             scope.bind(target.value, Binding(kind, scope, value=value if kind == ASSIGN else None, node=node))
             return
         if isinstance(target, (cst.Tuple, cst.List, cst.StarredElement)):
-            for name in _target_names(target):
-                scope.bind(name.value, Binding(OTHER, scope))
+            for name in _target_names(target):  # node: taint.py follows the unpacked value
+                scope.bind(name.value, Binding(OTHER, scope, node=node))
             return
         self.push(target, scope, statement)  # attribute / subscript targets load their base
 

@@ -50,7 +50,7 @@ def decode(data: bytes) -> str | ParseFailure:
         if isinstance(exc, UnicodeDecodeError):
             line = data.count(b"\n", 0, exc.start) + 1
         return ParseFailure(f"cannot decode file as {encoding}: {exc.reason if hasattr(exc, 'reason') else exc}", line)
-    return text[1:] if text.startswith("\ufeff") else text
+    return text.removeprefix("\ufeff")
 
 
 def parse(text: str) -> cst.Module | ParseFailure:

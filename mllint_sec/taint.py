@@ -1,13 +1,22 @@
-"""Does request data reach this call? Intra-procedural flow from web-framework inputs.
+"""Does request data reach this expression? Flow from the sources of sources.py.
 
-Sources are what a request handler receives: Flask's `request.files/form/json/data/...`,
-Django's `request.FILES/POST/GET/body` in a view, FastAPI parameters typed `UploadFile`
-or `bytes = File(...)` and the body of a `Request`, and the parameters of functions a
-Gradio app wires to its inputs. An expression is tainted when it is a source or is
-built from one: through local assignments, attribute and subscript access, method calls
-on it (`upload.read()`), calls that take it (`io.BytesIO(data)`, `np.frombuffer(data)`),
-`await`, f-strings and operators. The answer carries the path, source first, so reports
-can show it.
+An expression carries request data when it is a source or is built from one: through
+assignments (tuple unpacking included), `for`/`with`/comprehension targets, attribute and
+subscript access, containers, method calls on it (`upload.read()`), calls that take it
+(`np.array(x)`, `torch.tensor(x)`, `json.loads(x)`), `await`, f-strings and operators.
+Across functions of the same file: a parameter is followed back to the arguments of the
+function's call sites, and a call of a local function to the values it returns.
+
+What the data is used for decides what stops it (`purpose`):
+- DESERIALIZE: any source that can hold bytes or text; nothing clears it, since the bytes
+  themselves execute however well their shape was checked.
+- INFERENCE: validation clears it: a validated source, a validating call
+  (`Model.model_validate(x)`, a marshmallow `schema.load(x)`, `validate_payload(x)`), or an
+  explicit check before the use (validation.py). A pydantic model with unbounded fields
+  makes the flow TYPED.
+- TRAINING: every source; well-formed data poisons a model as well as malformed data.
+
+Answers are memoised per (expression, scope, purpose) and carry the path, source first.
 """
 
 from __future__ import annotations
@@ -17,19 +26,23 @@ from dataclasses import dataclass
 import libcst as cst
 
 from . import resolve
+from .input_types import RAW, TYPED, VALIDATED, model_level, qualified
 from .scopes import ASSIGN, FileFacts, Scope
+from .sinks import local_function, returns
+from .sources import (
+    Source,
+    Sources,
+    first_data_parameter,
+    function_of,
+    owner_scope,
+    parameter,
+)
+from .validation import Checks, is_validator_name
 
-MAX_DEPTH = 12
-
-_FLASK_REQUEST = {"flask.request", "flask.globals.request"}
-_FLASK_INPUTS = {"files", "form", "json", "data", "args", "values", "get_json", "get_data", "stream", "input_stream"}
-_DJANGO_INPUTS = {"FILES", "POST", "GET", "body", "data", "query_params"}  # data, query_params: Django REST framework
-_REQUEST_TYPES = {"fastapi.Request", "starlette.requests.Request"}
-_REQUEST_BODY = {"body", "json", "form", "stream"}
-_UPLOAD_TYPES = {"fastapi.UploadFile", "starlette.datastructures.UploadFile"}
-_BODY_DEFAULTS = {"fastapi.File", "fastapi.Form", "fastapi.Body", "fastapi.params.File", "fastapi.params.Body"}
-_GRADIO_APPS = {"gradio.Interface", "gradio.ChatInterface", "gradio.TabbedInterface"}
-_GRADIO_EVENTS = {"click", "change", "submit", "upload", "input", "select", "release", "then", "load"}
+MAX_DEPTH = 16
+MAX_CALLERS = 16  # call sites followed per function
+DESERIALIZE, INFERENCE, TRAINING = "deserialize", "inference", "training"
+_PYDANTIC_PARSERS = {"model_validate", "model_validate_json", "parse_obj", "parse_raw", "model_construct"}
 
 
 @dataclass(frozen=True)
@@ -38,197 +51,235 @@ class Step:
     text: str  # what happens at this step, for the report
 
 
+@dataclass(frozen=True)
+class Flow:
+    steps: tuple[Step, ...]
+    source: Source
+    level: str  # RAW or TYPED (INFERENCE); the source's level otherwise
+    why: str = ""  # for TYPED: what is unbounded
+
+    def then(self, node: cst.CSTNode, text: str) -> Flow:
+        return Flow((*self.steps, Step(node, text)), self.source, self.level, self.why)
+
+
 class Taint:
-    """Flow questions for one file (its sources are found once)."""
+    """Flow questions for one file."""
 
     def __init__(self, facts: FileFacts):
         self.facts = facts
-        self.gradio_functions = self._gradio_functions()
-        self.uses_django = _imports(facts.scope, ("django", "rest_framework"))
-        # One answer per (expression, scope): a name rebound many times (`x = f(x)`) would
-        # otherwise be traced along every path, exponentially. In progress counts as clean.
-        self.memo: dict[tuple[int, int], list[Step] | None] = {}
+        self.sources = Sources(facts)
+        self.checks = Checks()
+        self.uses_marshmallow = "marshmallow" in self.sources.frameworks
+        self.memo: dict[tuple[int, int, str], Flow | None] = {}
+        self._callers: dict[int, list] | None = None
 
-    def path_to(self, expr: cst.BaseExpression, scope: Scope) -> list[Step] | None:
-        """The steps by which request data reaches `expr`, source first; None when it does not."""
-        return self._expr(expr, scope, 0)
-
-    # --- sources ---------------------------------------------------------------------
-    def _source(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
-        """A description when `expr` itself is request data."""
-        if isinstance(expr, cst.Attribute):
-            attr = expr.attr.value
-            base = expr.value
-            if attr in _FLASK_INPUTS and _FLASK_REQUEST & set(_names(base, scope)):
-                return f"Flask `request.{attr}`"
-            if attr in _DJANGO_INPUTS and self.uses_django and isinstance(base, cst.Name) and base.value == "request" \
-                    and _is_parameter(base.value, scope):
-                return f"Django `request.{attr}`"
-        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
-            method = expr.func.attr.value
-            receiver = expr.func.value
-            if method in _REQUEST_BODY and isinstance(receiver, cst.Name) and self._param_type(receiver.value, scope) & _REQUEST_TYPES:
-                return f"the request body (`{receiver.value}.{method}()`)"
-        if isinstance(expr, cst.Name):
-            return self._source_parameter(expr.value, scope)
-        return None
-
-    def _source_parameter(self, name: str, scope: Scope) -> str | None:
-        function = _function_of(scope)
-        if function is None or not _is_parameter(name, scope):
-            return None
-        param = _param(function, name)
-        if param is None:
-            return None
-        owner = _owner_scope(scope)
-        if param.annotation is not None:
-            types = {t for t in resolve.callee_targets(_annotation_root(param.annotation.annotation), owner) if isinstance(t, str)}
-            if types & _UPLOAD_TYPES:
-                return f"the uploaded file `{name}`"
-        if param.default is not None and isinstance(param.default, cst.Call):
-            defaults = {t for t in resolve.callee_targets(param.default.func, owner) if isinstance(t, str)}
-            if defaults & _BODY_DEFAULTS:
-                return f"the request field `{name}`"
-        if function.name.value in self.gradio_functions:
-            return f"the Gradio input `{name}`"
-        return None
-
-    def _param_type(self, name: str, scope: Scope) -> set[str]:
-        function = _function_of(scope)
-        param = _param(function, name) if function is not None and _is_parameter(name, scope) else None
-        if param is None or param.annotation is None:
-            return set()
-        owner = _owner_scope(scope)
-        return {t for t in resolve.callee_targets(_annotation_root(param.annotation.annotation), owner) if isinstance(t, str)}
-
-    def _gradio_functions(self) -> set[str]:
-        """Names of functions a Gradio app calls with user input: `gr.Interface(fn=f)`, `button.click(f, ...)`."""
-        found: set[str] = set()
-        for site in self.facts.calls:
-            call = site.node
-            names = set(_names(call.func, site.scope))
-            is_app = bool(names & _GRADIO_APPS)
-            is_event = isinstance(call.func, cst.Attribute) and call.func.attr.value in _GRADIO_EVENTS and \
-                _imports(site.scope.module(), ("gradio",))
-            if not (is_app or is_event):
-                continue
-            for position, arg in enumerate(call.args):
-                if (arg.keyword is None and position == 0) or (arg.keyword is not None and arg.keyword.value == "fn"):
-                    if isinstance(arg.value, cst.Name):
-                        found.add(arg.value.value)
-        return found
+    def flow_to(self, expr: cst.BaseExpression, scope: Scope, purpose: str) -> Flow | None:
+        """How request data reaches `expr`, or None when it does not (for `purpose`)."""
+        return self._expr(expr, scope, purpose, 0)
 
     # --- propagation -------------------------------------------------------------------
-    def _expr(self, expr: cst.BaseExpression, scope: Scope, depth: int) -> list[Step] | None:
+    def _expr(self, expr: cst.BaseExpression, scope: Scope, purpose: str, depth: int) -> Flow | None:
         if depth > MAX_DEPTH:
             return None
-        key = (id(expr), id(scope))
+        key = (id(expr), id(scope), purpose)
         if key in self.memo:
             return self.memo[key]
-        self.memo[key] = None
-        self.memo[key] = result = self._trace(expr, scope, depth)
+        self.memo[key] = None  # in progress counts as clean (a cycle adds nothing)
+        self.memo[key] = result = self._trace(expr, scope, purpose, depth)
         return result
 
-    def _trace(self, expr: cst.BaseExpression, scope: Scope, depth: int) -> list[Step] | None:
-        described = self._source(expr, scope)
-        if described is not None:
-            return [Step(expr, f"request data enters here: {described}")]
+    def _trace(self, expr: cst.BaseExpression, scope: Scope, purpose: str, depth: int) -> Flow | None:
+        source = self.sources.of(expr, scope)
+        if source is not None:
+            return self._from_source(expr, source, purpose)
         if isinstance(expr, cst.Name):
-            return self._name(expr, scope, depth)
+            return self._name(expr, scope, purpose, depth)
         if isinstance(expr, (cst.Attribute, cst.Subscript)):
-            return self._expr(expr.value, scope, depth + 1)
+            return self._expr(expr.value, scope, purpose, depth + 1)
         if isinstance(expr, cst.Await):
-            return self._expr(expr.expression, scope, depth + 1)
+            return self._expr(expr.expression, scope, purpose, depth + 1)
         if isinstance(expr, cst.Call):
-            parts: list[cst.BaseExpression] = [a.value for a in expr.args]
-            if isinstance(expr.func, cst.Attribute):
-                parts.insert(0, expr.func)  # request.get_data(), upload.read(), data.decode()
-            return self._first(parts, scope, depth)
+            return self._call(expr, scope, purpose, depth)
         if isinstance(expr, cst.BinaryOperation):
-            return self._first([expr.left, expr.right], scope, depth)
+            return self._worst([expr.left, expr.right], scope, purpose, depth)
+        if isinstance(expr, cst.BooleanOperation):
+            return self._worst([expr.left, expr.right], scope, purpose, depth)
+        if isinstance(expr, cst.UnaryOperation):
+            return self._expr(expr.expression, scope, purpose, depth + 1)
         if isinstance(expr, cst.FormattedString):
-            return self._first([p.expression for p in expr.parts if isinstance(p, cst.FormattedStringExpression)],
-                               scope, depth)
-        if isinstance(expr, (cst.Tuple, cst.List)):
-            return self._first([e.value for e in expr.elements], scope, depth)
+            parts = [p.expression for p in expr.parts if isinstance(p, cst.FormattedStringExpression)]
+            return self._worst(parts, scope, purpose, depth)
+        if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
+            return self._worst([e.value for e in expr.elements], scope, purpose, depth)
+        if isinstance(expr, cst.Dict):
+            parts = [p for e in expr.elements for p in ((e.key, e.value) if isinstance(e, cst.DictElement) else (e.value,))]
+            return self._worst(parts, scope, purpose, depth)
+        if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+            return self._worst([expr.elt, expr.for_in.iter], scope, purpose, depth)
+        if isinstance(expr, cst.DictComp):
+            return self._worst([expr.key, expr.value, expr.for_in.iter], scope, purpose, depth)
         if isinstance(expr, cst.IfExp):
-            return self._first([expr.body, expr.orelse], scope, depth)
+            return self._worst([expr.body, expr.orelse], scope, purpose, depth)
+        if isinstance(expr, (cst.StarredElement, cst.NamedExpr)):
+            return self._expr(expr.value, scope, purpose, depth + 1)
         return None
 
-    def _first(self, parts, scope: Scope, depth: int) -> list[Step] | None:
+    def _from_source(self, expr: cst.BaseExpression, source: Source, purpose: str) -> Flow | None:
+        if purpose == DESERIALIZE and source.scalar:
+            return None
+        if purpose == INFERENCE and source.level == VALIDATED:
+            return None
+        return Flow((Step(expr, f"request data enters here: {source.text}"),), source, source.level, source.why)
+
+    def _worst(self, parts, scope: Scope, purpose: str, depth: int) -> Flow | None:
+        """The flow of the first part that carries raw data, else of the first that carries any."""
+        found = None
         for part in parts:
-            path = self._expr(part, scope, depth + 1)
-            if path is not None:
-                return path
+            flow = self._expr(part, scope, purpose, depth + 1)
+            if flow is not None:
+                if flow.level == RAW:
+                    return flow
+                found = found or flow
+        return found
+
+    def _call(self, call: cst.Call, scope: Scope, purpose: str, depth: int) -> Flow | None:
+        args = [a.value for a in call.args]
+        if purpose == INFERENCE and self._validates(call, scope):
+            return self._validated(call, scope, args, depth)
+        parts: list[cst.BaseExpression] = list(args)
+        if isinstance(call.func, cst.Attribute):
+            parts.insert(0, call.func)  # request.get_data(), upload.read(), data.decode()
+        flow = self._worst(parts, scope, purpose, depth)
+        if flow is not None:
+            return flow
+        function = local_function(call.func, scope)  # a helper of this file that returns request data
+        inner = self.facts.function_scopes.get(id(function)) if function is not None else None
+        if inner is not None:
+            for value in returns(function):
+                flow = self._expr(value, inner, purpose, depth + 1)
+                if flow is not None:
+                    return flow.then(call, f"returned by `{function.name.value}()`")
         return None
 
-    def _name(self, name: cst.Name, scope: Scope, depth: int) -> list[Step] | None:
-        bindings, _ = scope.lookup(name.value)
+    def _validates(self, call: cst.Call, scope: Scope) -> bool:
+        func = call.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        if name in _PYDANTIC_PARSERS or is_validator_name(name):
+            return True
+        if name in ("load", "loads") and self.uses_marshmallow and isinstance(func, cst.Attribute):
+            return not any(q.split(".")[0] in ("json", "pickle", "yaml", "torch", "joblib", "numpy", "dill")
+                           for q in qualified(func, scope))
+        return bool(self._schema_class(func, scope))
+
+    def _schema_class(self, func: cst.BaseExpression, scope: Scope) -> list[resolve.LocalClass]:
+        """The local pydantic models or dataclasses a call constructs (`Request(**payload)`)."""
+        found = []
+        target = func.value if isinstance(func, cst.Attribute) and func.attr.value in _PYDANTIC_PARSERS else func
+        for value in resolve.values(target, scope):
+            if isinstance(value, resolve.LocalClass):
+                level, _ = model_level(value)
+                bases = resolve.class_bases(value)
+                if any(b.startswith(("pydantic", "sqlmodel")) for b in bases) or level == VALIDATED:
+                    found.append(value)
+        return found
+
+    def _validated(self, call: cst.Call, scope: Scope, args, depth: int) -> Flow | None:
+        """A validating call: clean, unless the schema it applies (a local model) leaves fields unbounded."""
+        func = call.func
+        for cls in self._schema_class(func, scope):
+            level, why = model_level(cls)
+            if level == VALIDATED:
+                return None
+            flow = self._worst(args, scope, INFERENCE, depth)
+            if flow is not None:
+                typed = Flow(flow.steps, flow.source, TYPED, why)
+                return typed.then(call, f"checked against `{cls.node.name.value}`, which leaves {why.split(' ', 1)[-1]}")
+        return None
+
+    def _name(self, name: cst.Name, scope: Scope, purpose: str, depth: int) -> Flow | None:
+        if purpose == INFERENCE and self.checks.validated(name.value, name, scope):
+            return None
+        bindings, owner = scope.lookup(name.value)
         for binding in bindings:
-            origin, verb = None, "assigned to"
-            if binding.kind == ASSIGN and binding.value is not None:
-                origin = binding.value
-            elif isinstance(binding.node, cst.For):
-                origin, verb = binding.node.iter, "iterated as"  # for upload in request.files.values()
-            elif isinstance(binding.node, cst.WithItem):
-                origin, verb = binding.node.item, "opened as"
+            origin, verb = self._origin(binding)
             if origin is None:
                 continue
-            path = self._expr(origin, binding.scope, depth + 1)
-            if path is not None:
-                return path + [Step(binding.node or origin, f"{verb} `{name.value}`")]
+            flow = self._expr(origin, binding.scope, purpose, depth + 1)
+            if flow is not None:
+                return flow.then(binding.node or origin, f"{verb} `{name.value}`")
+        function = function_of(scope)
+        if function is not None and owner.node is function and parameter(function, name.value) is not None:
+            if self.sources.kind(function, owner_scope(scope)) == "torchserve-preprocessed":
+                return self._preprocessed(function, name.value, purpose, depth)
+            return self._callers_of(function, name.value, purpose, depth)
         return None
 
-
-# --- helpers ---------------------------------------------------------------------------
-
-
-def _names(expr: cst.BaseExpression, scope: Scope) -> list[str]:
-    return [t for t in resolve.callee_targets(expr, scope) if isinstance(t, str)]
-
-
-def _imports(scope: Scope, packages: tuple[str, ...]) -> bool:
-    module = scope.module()
-    return any(
-        b.qname and b.qname.split(".")[0] in packages for bindings in module.bindings.values() for b in bindings
-    ) or any(star.split(".")[0] in packages for star in module.star_imports)
-
-
-def _function_of(scope: Scope) -> cst.FunctionDef | None:
-    while scope is not None:
-        if isinstance(scope.node, cst.FunctionDef):
-            return scope.node
-        if scope.node is not None:  # a lambda: its parameters are not a handler's
+    def _preprocessed(self, function: cst.FunctionDef, param: str, purpose: str, depth: int) -> Flow | None:
+        """TorchServe passes `preprocess`'s result to `inference`: its returns are what arrives."""
+        if param != first_data_parameter(function):
             return None
-        scope = scope.parent
+        preprocess = local_function(cst.Attribute(cst.Name("self"), cst.Name("preprocess")),
+                                    self.facts.function_scopes[id(function)])
+        inner = self.facts.function_scopes.get(id(preprocess)) if preprocess is not None else None
+        if inner is None:
+            return None
+        for value in returns(preprocess):
+            flow = self._expr(value, inner, purpose, depth + 1)
+            if flow is not None:
+                return flow.then(parameter(function, param).name, f"returned by `preprocess()`, arrives as `{param}`")
+        return None
+
+    @staticmethod
+    def _origin(binding) -> tuple[cst.BaseExpression | None, str]:
+        node = binding.node
+        if binding.kind == ASSIGN and binding.value is not None:
+            return binding.value, "assigned to"
+        if isinstance(node, cst.For):
+            return node.iter, "iterated as"  # for upload in request.files.values()
+        if isinstance(node, cst.CompFor):
+            return node.iter, "iterated as"
+        if isinstance(node, cst.WithItem):
+            return node.item, "opened as"
+        if isinstance(node, (cst.Assign, cst.AugAssign)) and node.value is not None:
+            return node.value, "unpacked into" if isinstance(node, cst.Assign) else "added to"
+        return None, ""
+
+    # --- across functions of the file ---------------------------------------------------
+    def _callers_of(self, function: cst.FunctionDef, param: str, purpose: str, depth: int) -> Flow | None:
+        """A parameter that is not a source: the arguments the file's calls pass for it."""
+        for site, is_method in self._call_sites().get(id(function), [])[:MAX_CALLERS]:
+            argument = _argument_for(site.node, function, param, is_method)
+            if argument is None:
+                continue
+            flow = self._expr(argument, site.scope, purpose, depth + 1)
+            if flow is not None:
+                return flow.then(argument, f"passed to `{function.name.value}()` as `{param}`")
+        return None
+
+    def _call_sites(self) -> dict[int, list]:
+        if self._callers is None:
+            self._callers = {}
+            for site in self.facts.calls:
+                function = local_function(site.node.func, site.scope)
+                if function is not None:
+                    is_method = isinstance(site.node.func, cst.Attribute)
+                    self._callers.setdefault(id(function), []).append((site, is_method))
+        return self._callers
+
+
+def _argument_for(call: cst.Call, function: cst.FunctionDef, param: str, is_method: bool) -> cst.BaseExpression | None:
+    params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+    if is_method and params[:1] in (["self"], ["cls"]):
+        params = params[1:]
+    position = 0
+    for arg in call.args:
+        if arg.star:
+            return arg.value if arg.star == "*" or param in params or parameter(function, param) else None
+        if arg.keyword is not None:
+            if arg.keyword.value == param:
+                return arg.value
+            continue
+        if position < len(params) and params[position] == param:
+            return arg.value
+        position += 1
     return None
-
-
-def _owner_scope(scope: Scope) -> Scope:
-    """The scope a function's annotations and defaults are evaluated in (where it is defined)."""
-    while scope.parent is not None and not isinstance(scope.node, cst.FunctionDef):
-        scope = scope.parent
-    return scope.parent or scope
-
-
-def _is_parameter(name: str, scope: Scope) -> bool:
-    function = _function_of(scope)
-    return function is not None and _param(function, name) is not None
-
-
-def _param(function: cst.FunctionDef, name: str) -> cst.Param | None:
-    params = function.params
-    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-        if param.name.value == name:
-            return param
-    return None
-
-
-def _annotation_root(annotation: cst.BaseExpression) -> cst.BaseExpression:
-    """`UploadFile` in `UploadFile`, `Annotated[UploadFile, File()]`, `Optional[UploadFile]`, `list[UploadFile]`."""
-    while isinstance(annotation, cst.Subscript) and annotation.slice:
-        first = annotation.slice[0].slice
-        if not isinstance(first, cst.Index):
-            break
-        annotation = first.value
-    return annotation

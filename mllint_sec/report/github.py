@@ -7,7 +7,6 @@ annotation on the pull request's diff. Paths are relative to the repository root
 
 from __future__ import annotations
 
-
 from ..runner import RunResult
 from .sarif import _Sources, locate_repository
 
