@@ -90,7 +90,8 @@ class Models:
             if isinstance(func, cst.Attribute):
                 method = func.attr.value
                 if method in t.training:
-                    found.append(Sink(site, TRAINING, _code(func), args))
+                    if not self._fresh_local(func.value, site.scope):
+                        found.append(Sink(site, TRAINING, _code(func), args))
                 elif method in t.receiver_training:
                     found.append(Sink(site, TRAINING, _code(func), (func.value,)))
                 elif method in t.methods or (method in t.model_methods and self.is_model(func.value, site.scope)) or args and self.is_model(func, site.scope):
@@ -98,6 +99,23 @@ class Models:
             elif isinstance(func, cst.Name) and args and self.is_model(func, site.scope):
                 found.append(Sink(site, INFERENCE, _code(func), args))
         return found
+
+    def _fresh_local(self, receiver: cst.BaseExpression, scope: Scope) -> bool:
+        """A model built in this function (`m = Prophet(); m.fit(rows)`): fitting it on request data
+        serves this request only, unless it was loaded (`joblib.load`) and may be saved back."""
+        if not isinstance(receiver, cst.Name):
+            return False
+        bindings, owner = scope.lookup(receiver.value)
+        if not bindings or owner.node is None or owner.parent is None:
+            return False
+        for binding in bindings:
+            if binding.kind != ASSIGN or not isinstance(binding.value, cst.Call):
+                return False
+            names = qualified(binding.value.func, binding.scope)
+            if names & self.tables.factories or isinstance(binding.value.func, cst.Attribute) \
+                    and binding.value.func.attr.value in ("from_pretrained", "load", "load_model"):
+                return False
+        return True
 
     def is_model(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> bool:
         if depth > MAX_DEPTH:

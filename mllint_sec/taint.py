@@ -37,12 +37,21 @@ from .sources import (
     owner_scope,
     parameter,
 )
-from .validation import Checks, is_validator_name
+from .validation import Checks, is_validator_name, truncates
 
 MAX_DEPTH = 16
 MAX_CALLERS = 16  # call sites followed per function
 DESERIALIZE, INFERENCE, TRAINING = "deserialize", "inference", "training"
 _PYDANTIC_PARSERS = {"model_validate", "model_validate_json", "parse_obj", "parse_raw", "model_construct"}
+
+
+@dataclass(frozen=True)
+class Purpose:
+    """What the data is used for, and the functions whose returns are being read for one call
+    (their parameters are that call's arguments, already looked at, not every caller's)."""
+
+    use: str
+    returning: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -73,12 +82,12 @@ class Taint:
         self.memo: dict[tuple[int, int, str], Flow | None] = {}
         self._callers: dict[int, list] | None = None
 
-    def flow_to(self, expr: cst.BaseExpression, scope: Scope, purpose: str) -> Flow | None:
-        """How request data reaches `expr`, or None when it does not (for `purpose`)."""
-        return self._expr(expr, scope, purpose, 0)
+    def flow_to(self, expr: cst.BaseExpression, scope: Scope, use: str) -> Flow | None:
+        """How request data reaches `expr`, or None when it does not (for `use`)."""
+        return self._expr(expr, scope, Purpose(use), 0)
 
     # --- propagation -------------------------------------------------------------------
-    def _expr(self, expr: cst.BaseExpression, scope: Scope, purpose: str, depth: int) -> Flow | None:
+    def _expr(self, expr: cst.BaseExpression, scope: Scope, purpose: Purpose, depth: int) -> Flow | None:
         if depth > MAX_DEPTH:
             return None
         key = (id(expr), id(scope), purpose)
@@ -88,7 +97,7 @@ class Taint:
         self.memo[key] = result = self._trace(expr, scope, purpose, depth)
         return result
 
-    def _trace(self, expr: cst.BaseExpression, scope: Scope, purpose: str, depth: int) -> Flow | None:
+    def _trace(self, expr: cst.BaseExpression, scope: Scope, purpose: Purpose, depth: int) -> Flow | None:
         source = self.sources.of(expr, scope)
         if source is not None:
             return self._from_source(expr, source, purpose)
@@ -124,14 +133,14 @@ class Taint:
             return self._expr(expr.value, scope, purpose, depth + 1)
         return None
 
-    def _from_source(self, expr: cst.BaseExpression, source: Source, purpose: str) -> Flow | None:
-        if purpose == DESERIALIZE and source.scalar:
+    def _from_source(self, expr: cst.BaseExpression, source: Source, purpose: Purpose) -> Flow | None:
+        if purpose.use == DESERIALIZE and source.scalar:
             return None
-        if purpose == INFERENCE and source.level == VALIDATED:
+        if purpose.use == INFERENCE and source.level == VALIDATED:
             return None
         return Flow((Step(expr, f"request data enters here: {source.text}"),), source, source.level, source.why)
 
-    def _worst(self, parts, scope: Scope, purpose: str, depth: int) -> Flow | None:
+    def _worst(self, parts, scope: Scope, purpose: Purpose, depth: int) -> Flow | None:
         """The flow of the first part that carries raw data, else of the first that carries any."""
         found = None
         for part in parts:
@@ -142,10 +151,10 @@ class Taint:
                 found = found or flow
         return found
 
-    def _call(self, call: cst.Call, scope: Scope, purpose: str, depth: int) -> Flow | None:
+    def _call(self, call: cst.Call, scope: Scope, purpose: Purpose, depth: int) -> Flow | None:
         args = [a.value for a in call.args]
-        if purpose == INFERENCE and self._validates(call, scope):
-            return self._validated(call, scope, args, depth)
+        if purpose.use == INFERENCE and self._validates(call, scope):
+            return self._validated(call, scope, args, purpose, depth)
         parts: list[cst.BaseExpression] = list(args)
         if isinstance(call.func, cst.Attribute):
             parts.insert(0, call.func)  # request.get_data(), upload.read(), data.decode()
@@ -155,8 +164,9 @@ class Taint:
         function = local_function(call.func, scope)  # a helper of this file that returns request data
         inner = self.facts.function_scopes.get(id(function)) if function is not None else None
         if inner is not None:
+            returning = Purpose(purpose.use, purpose.returning | {id(function)})
             for value in returns(function):
-                flow = self._expr(value, inner, purpose, depth + 1)
+                flow = self._expr(value, inner, returning, depth + 1)
                 if flow is not None:
                     return flow.then(call, f"returned by `{function.name.value}()`")
         return None
@@ -164,7 +174,7 @@ class Taint:
     def _validates(self, call: cst.Call, scope: Scope) -> bool:
         func = call.func
         name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
-        if name in _PYDANTIC_PARSERS or is_validator_name(name):
+        if name in _PYDANTIC_PARSERS or is_validator_name(name) or truncates(call):
             return True
         if name in ("load", "loads") and self.uses_marshmallow and isinstance(func, cst.Attribute):
             return not any(q.split(".")[0] in ("json", "pickle", "yaml", "torch", "joblib", "numpy", "dill")
@@ -183,21 +193,21 @@ class Taint:
                     found.append(value)
         return found
 
-    def _validated(self, call: cst.Call, scope: Scope, args, depth: int) -> Flow | None:
+    def _validated(self, call: cst.Call, scope: Scope, args, purpose: Purpose, depth: int) -> Flow | None:
         """A validating call: clean, unless the schema it applies (a local model) leaves fields unbounded."""
         func = call.func
         for cls in self._schema_class(func, scope):
             level, why = model_level(cls)
             if level == VALIDATED:
                 return None
-            flow = self._worst(args, scope, INFERENCE, depth)
+            flow = self._worst(args, scope, purpose, depth)
             if flow is not None:
                 typed = Flow(flow.steps, flow.source, TYPED, why)
                 return typed.then(call, f"checked against `{cls.node.name.value}`, which leaves {why.split(' ', 1)[-1]}")
         return None
 
-    def _name(self, name: cst.Name, scope: Scope, purpose: str, depth: int) -> Flow | None:
-        if purpose == INFERENCE and self.checks.validated(name.value, name, scope):
+    def _name(self, name: cst.Name, scope: Scope, purpose: Purpose, depth: int) -> Flow | None:
+        if purpose.use == INFERENCE and self.checks.validated(name.value, name, scope):
             return None
         bindings, owner = scope.lookup(name.value)
         for binding in bindings:
@@ -211,10 +221,12 @@ class Taint:
         if function is not None and owner.node is function and parameter(function, name.value) is not None:
             if self.sources.kind(function, owner_scope(scope)) == "torchserve-preprocessed":
                 return self._preprocessed(function, name.value, purpose, depth)
+            if id(function) in purpose.returning:
+                return None  # this call's arguments: already followed by the caller
             return self._callers_of(function, name.value, purpose, depth)
         return None
 
-    def _preprocessed(self, function: cst.FunctionDef, param: str, purpose: str, depth: int) -> Flow | None:
+    def _preprocessed(self, function: cst.FunctionDef, param: str, purpose: Purpose, depth: int) -> Flow | None:
         """TorchServe passes `preprocess`'s result to `inference`: its returns are what arrives."""
         if param != first_data_parameter(function):
             return None
@@ -245,7 +257,7 @@ class Taint:
         return None, ""
 
     # --- across functions of the file ---------------------------------------------------
-    def _callers_of(self, function: cst.FunctionDef, param: str, purpose: str, depth: int) -> Flow | None:
+    def _callers_of(self, function: cst.FunctionDef, param: str, purpose: Purpose, depth: int) -> Flow | None:
         """A parameter that is not a source: the arguments the file's calls pass for it."""
         for site, is_method in self._call_sites().get(id(function), [])[:MAX_CALLERS]:
             argument = _argument_for(site.node, function, param, is_method)

@@ -5,6 +5,8 @@ point on every path to it (an earlier statement of an enclosing block), or guard
 test of an enclosing `if`/`while`):
 - `if <check>: raise / return / abort(...)` (any branch of an `elif` chain, or an `else`
   that exits), or an `assert <check>`;
+- (for a value built by a call) a tokenizer that truncates: `truncation=True`, or
+  `max_length=` on a tokenizer/encoder/processor call;
 - a statement that calls a validator on the name: `jsonschema.validate(data, schema)`,
   `validator.validate(data)`, `Model.model_validate(data)`, `validate_input(data)`,
   `check_features(data)` (a callee whose name says it validates or checks), also inside a
@@ -37,6 +39,20 @@ _VALIDATOR_NAME = re.compile(
 
 def is_validator_name(name: str) -> bool:
     return bool(_VALIDATOR_NAME.search(name))
+
+
+def truncates(call: cst.Call) -> bool:
+    """A tokenizer or processor call that cuts its input to a fixed size: `tokenizer(text,
+    truncation=True)`, `tokenizer.encode_plus(text, max_length=512)` (token ids of bounded length)."""
+    keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+    truncation = keywords.get("truncation")
+    if truncation is not None and not (isinstance(truncation, cst.Name) and truncation.value in ("False", "None")):
+        return True
+    length = keywords.get("max_length")
+    if length is None or (isinstance(length, cst.Name) and length.value == "None"):
+        return False
+    callee = cst.Module([]).code_for_node(call.func).lower()
+    return any(word in callee for word in ("token", "encode", "processor", "feature_extractor"))
 
 
 class Checks:

@@ -661,3 +661,56 @@ def test_sarif_code_flow_of_a_model_finding(tmp_path):
     assert locations[-1]["location"]["physicalLocation"]["region"]["startLine"] == line
     assert locations[0]["location"]["message"]["text"].startswith("request data enters here")
     assert [loc["executionOrder"] for loc in locations] == list(range(1, len(locations) + 1))
+
+
+def test_a_truncating_tokenizer_bounds_text():
+    code = MODELS + textwrap.dedent("""
+        from flask import request
+        from transformers import AutoTokenizer
+        tok = AutoTokenizer.from_pretrained("org/llm", revision=REV)
+        def bounded():
+            ids = tok(request.json["text"], truncation=True, return_tensors="pt")
+            return llm.generate(**ids)
+        def bounded_by_length():
+            ids = tok.encode_plus(request.json["text"], max_length=512, return_tensors="pt")
+            return llm.generate(**ids)
+        def unbounded():
+            ids = tok(request.json["text"], return_tensors="pt")
+            return llm.generate(**ids)
+    """)
+    assert [r for r, _ in rule_lines(code)] == ["INPUT002"]
+
+
+def test_returns_of_a_shared_helper_follow_the_calling_site_only():
+    # `encode` is called with request data in the handler and with training data at module
+    # level: the module-level result is not request data (no infeasible call/return pairing).
+    code = MODELS + textwrap.dedent("""
+        import pandas as pd
+        import gradio as gr
+        def encode(frame):
+            frame["x"] = frame["x"] * 2
+            return frame
+        train = encode(pd.read_csv("train.csv"))
+        model.fit(train.drop(columns="y"), train["y"])
+        def predict(x):
+            frame = encode(pd.DataFrame({"x": [x]}))
+            return model.predict(frame)
+        gr.Interface(fn=predict, inputs="text", outputs="text")
+    """)
+    assert rule_lines(code) == [("INPUT002", code.count("\n") - 1)]
+
+
+def test_a_model_built_for_one_request_is_not_poisoned():
+    code = MODELS + textwrap.dedent("""
+        from flask import request
+        from prophet import Prophet
+        def forecast():
+            m = Prophet()
+            m.fit(pd.DataFrame(request.json["series"]))
+            return m.predict(m.make_future_dataframe(periods=30))
+        def update():
+            saved = joblib.load("model.joblib")
+            saved.partial_fit(request.json["X"], request.json["y"])
+            joblib.dump(saved, "model.joblib")
+    """)
+    assert [r for r, _ in rule_lines(code)] == ["INPUT003"]
