@@ -26,13 +26,22 @@ FLOW = "flow"  # extra key in findings: the path's steps, located
 _DATA_KEYWORDS = ("file", "f", "fp", "data", "s", "stream", "buffer", "path", "filepath_or_buffer", "fname", "filename")
 
 
-def flow_findings(facts: FileFacts, raw: list[RawFinding], rules: list[tuple[Rule, FlowMatch]]) -> list[RawFinding]:
-    taint = Taint(facts)
+def flow_findings(facts: FileFacts, raw: list[RawFinding], rules: list[tuple[Rule, FlowMatch]],
+                  taint: Taint | None = None) -> list[RawFinding]:
+    """`taint`: the file's Taint, when the caller has set it up (cross_module.py)."""
+    taint = taint or Taint(facts)
     found = _into_reported_calls(taint, raw, [(r, m) for r, m in rules if m.family not in SINK_KINDS])
     model_rules = [(r, m) for r, m in rules if m.family in SINK_KINDS]
     if model_rules:
         found += _into_models(taint, facts, model_rules)
     return found
+
+
+def uses(match: FlowMatch) -> str:
+    """What a flow rule's data is used for (taint.py's purposes)."""
+    if match.family == INFERENCE:
+        return INFERENCE_PURPOSE
+    return TRAINING_PURPOSE if match.family in SINK_KINDS else DESERIALIZE
 
 
 def _into_reported_calls(taint: Taint, raw: list[RawFinding], rules) -> list[RawFinding]:

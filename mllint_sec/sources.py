@@ -54,6 +54,7 @@ class Source:
     level: str = RAW  # RAW, TYPED or VALIDATED (input_types.py)
     why: str = ""  # for TYPED: what is unbounded
     scalar: bool = False  # a number, flag or choice: cannot carry a serialized object
+    entry: str = ""  # the path step's text, when not "request data enters here: <text>"
 
 
 class Sources:
@@ -64,6 +65,8 @@ class Sources:
         self.frameworks = _imported_packages(facts.scope)
         self.gradio_inputs = self._gradio_inputs() if "gradio" in self.frameworks else {}
         self._kinds: dict[int, str] = {}
+        # (id(FunctionDef), parameter) -> the source another module passes in (cross_module.py)
+        self.injected: dict[tuple[int, str], Source] = {}
 
     def of(self, expr: cst.BaseExpression, scope: Scope) -> Source | None:
         """The source `expr` itself is, if any."""
@@ -104,6 +107,8 @@ class Sources:
         param = parameter(function, name) if function is not None else None
         if param is None or name in ("self", "cls"):
             return None
+        if (id(function), name) in self.injected:
+            return self.injected[(id(function), name)]
         owner = owner_scope(scope)
         upload = _upload(param, owner)
         if upload is not None:

