@@ -12,12 +12,23 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from . import flows, notebooks, positions, scopes, sinks, slicing, source, sources
+from . import (
+    flow_summary,
+    flows,
+    notebooks,
+    positions,
+    scopes,
+    sinks,
+    slicing,
+    source,
+    sources,
+)
 from .catalogue import Catalogue
-from .findings import Finding, normalise
+from .findings import SUMMARY_ID, Finding, normalise
 from .matching import MatchIndex, RawFinding, match_file
 from .prefilter import SUPPRESSION_MARKER, Prefilter, code_only_keeping_lines
 from .suppressions import Suppression, covers, parse_comment
+from .taint import Taint
 
 PARSE_ERROR = "MLS001"
 UNUSED_SUPPRESSION = "MLS002"
@@ -30,6 +41,7 @@ class Analyzer:
 
     catalogue: Catalogue
     enabled: frozenset[str]
+    summaries: bool = False  # add flow_summary.py's summary (the runner's cross-module pass wants it)
 
     def __post_init__(self) -> None:
         # Flow rules (INPUT*) follow request data into the calls another family's rules report,
@@ -43,6 +55,7 @@ class Analyzer:
         if any(match.family in sinks.SINK_KINDS for _, match in self.flow_rules):
             groups = (sources.PREFILTER_WORDS, sinks.tables().words())
         self.prefilter = Prefilter(self.index.words, self.index.env_names, groups)
+        self.flow_uses = tuple(dict.fromkeys(flows.uses(match) for _, match in self.flow_rules))
 
     def analyze(self, path: str, data: bytes) -> list[Finding]:
         if path.endswith(".ipynb"):
@@ -57,7 +70,7 @@ class Analyzer:
         return self.analyze_text(path, text)
 
     def analyze_text(self, path: str, text: str) -> list[Finding]:
-        if not self.prefilter.wants(text):
+        if not self.prefilter.wants(text) and not self._summarizes(path, text):
             return []
         code = code_only_keeping_lines(text)  # one blanked view for the nesting guard and the slicer
         if source.looks_pathological(text, code):
@@ -88,9 +101,14 @@ class Analyzer:
             )
         ]
 
+    def _summarizes(self, path: str, text: str) -> bool:
+        """Whether this file gets a flow summary: it receives request data (cross-module flows)."""
+        return self.summaries and bool(self.flow_rules) and path.endswith(".py") and sources.receives_requests(text)
+
     def _analyze_text(self, path: str, text: str, code: str) -> list[Finding]:
         reduced = None
-        if not self.prefilter.wants_groups(text):  # a handler's flow may pass through any function
+        summarize = self._summarizes(path, text)
+        if not summarize and not self.prefilter.wants_groups(text):  # a handler's flow may pass through any function
             reduced = slicing.reduce_source(text, self.index.last_words, self.index.env_names, code)
         module = source.parse(reduced) if reduced is not None else None
         if not isinstance(module, cst.Module):
@@ -99,16 +117,22 @@ class Analyzer:
             return self.failure(path, module, text)
         facts = scopes.collect(module, self.index.reference_names)
         raw = match_file(facts, self.index)
+        summary = None
         if self.flow_rules:
-            raw += flows.flow_findings(facts, raw, self.flow_rules)
+            fed = flow_summary.FedBy()
+            taint = Taint(facts, foreign=fed)
+            raw += flows.flow_findings(facts, raw, self.flow_rules, taint=taint)
+            if summarize or (self.summaries and fed.names and path.endswith(".py")):
+                summary = flow_summary.summarize(facts, taint, fed, self.flow_uses if summarize else ())
         raw = [f for f in raw if f.rule.id in self.enabled]
         comment_nodes = []
         if SUPPRESSION_MARKER in text:
             comment_nodes = [c for c in scopes.comments(module) if SUPPRESSION_MARKER in c.value]
-        if not raw and not comment_nodes:
+        if not raw and not comment_nodes and summary is None:
             return []
         targets = [f.node for f in raw] + [f.statement for f in raw] + comment_nodes
         targets += [step.node for f in raw for step in f.extra.get(flows.FLOW_NODES, ())]
+        targets += summary.nodes() if summary is not None else []
         spans = positions.ranges(module, targets)
         lines = text.splitlines()
         findings = [self._finding(path, module, f, spans, lines) for f in raw]
@@ -116,7 +140,12 @@ class Analyzer:
         for comment in comment_nodes:
             line, column = spans[id(comment)][:2]
             suppressions.append(parse_comment(comment.value, line, column + 1))
-        return findings + self._apply_suppressions(path, findings, suppressions, lines, spans, raw)
+        findings += self._apply_suppressions(path, findings, suppressions, lines, spans, raw)
+        if summary is not None:
+            summary_finding = Finding(SUMMARY_ID, path, 1, 1, 1, 1, "", "", "low")
+            summary_finding.extra["summary"] = flow_summary.located(summary, spans)
+            findings.append(summary_finding)
+        return findings
 
     def _finding(self, path: str, module: cst.Module, raw: RawFinding, spans, lines: list[str]) -> Finding:
         start_line, start_col, end_line, end_col = spans[id(raw.node)]

@@ -27,17 +27,15 @@ from .analyze import Analyzer
 from .discovery import Target
 from .findings import Finding, normalise
 from .matching import match_file
-from .prefilter import code_only
 from .scopes import FileFacts, collect
 from .sinks import returns
-from .sources import PREFILTER_WORDS, Source, parameter
+from .sources import Source, parameter
 from .suppressions import apply_line_comments
 from .taint import DESERIALIZE, TRAINING, Flow, Step, Taint
 from .taint import INFERENCE as INFERENCE_USE
 
 MAX_BYTES = 1 << 20  # files larger than this are not read for cross-module flows
-_SOURCE_WORDS = re.compile(r"\b(?:" + "|".join(sorted(PREFILTER_WORDS)) + r")\b")
-_IMPORTS = re.compile(r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import|import[ \t]+([.\w]+))", re.MULTILINE)
+_IMPORTS = re.compile(r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+\(?([\w, \t]*)|import[ \t]+([.\w]+))", re.MULTILINE)
 _USES = (DESERIALIZE, INFERENCE_USE, TRAINING)
 
 
@@ -89,142 +87,142 @@ class CrossModule:
         """`targets`: the Python files with the rules enabled for each; `analyzer`: one with every
         rule enabled somewhere (its matching finds the deserialization sinks)."""
         self.enabled = {t.display: rules for t, rules in targets}
-        self.targets = [t for t, _ in targets]
-        self.index = ModuleIndex(self.targets)
+        self.by_display = {t.display: t for t, _ in targets}
+        self.index = ModuleIndex([t for t, _ in targets])
         self.analyzer = analyzer
         self.rules = analyzer.flow_rules
         self.parsed: dict[str, Parsed | None] = {}
+        self.texts: dict[str, str] = {}
+        self.defines: dict[tuple[str, str], bool] = {}
 
-    def findings(self, known: list[Finding]) -> list[Finding]:
-        seen = {(f.rule_id, f.path, f.line, f.column) for f in known}
+    def findings(self, known: list[Finding], summaries: dict[str, dict]) -> list[Finding]:
+        """Join the files' flow summaries: data passed into other modules, and returned out of them."""
         found: list[Finding] = []
-        for target in self.targets:
-            if not target.display.endswith(".py") or not self._receives_requests(target):
-                continue
-            caller = self._parse(target)
-            if caller is None:
-                continue
-            for finding in self._from(caller):
-                key = (finding.rule_id, finding.path, finding.line, finding.column)
-                if key not in seen and finding.rule_id in self.enabled.get(finding.path, ()):
-                    seen.add(key)
-                    found.append(finding)
-        return found
+        for caller in sorted(summaries):
+            for call in summaries[caller].get("out_calls", ()):
+                found += self._into(caller, call)
+        returning = {(path, entry["function"]) for path, summary in summaries.items()
+                     for entry in summary.get("returns", ())}
+        for caller in sorted(summaries):
+            places = [self._place(name, caller) for name in summaries[caller].get("fed", ())]
+            if any(place is not None and (place[0].display, place[1]) in returning for place in places):
+                found += self._out_of(caller)
+        seen = {(f.rule_id, f.path, f.line, f.column) for f in known}
+        kept = []
+        for finding in found:
+            key = (finding.rule_id, finding.path, finding.line, finding.column)
+            if key not in seen and finding.rule_id in self.enabled.get(finding.path, ()):
+                seen.add(key)
+                kept.append(finding)
+        return kept
 
-    def _receives_requests(self, target: Target) -> bool:
-        try:
-            if target.path.stat().st_size > MAX_BYTES:
-                return False
-            text = target.path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return False
-        if not _SOURCE_WORDS.search(text):
-            return False
-        imports_scanned = any(
-            name.startswith(".") or self.index.function_of(f"{name}.x", target.display) is not None
-            for groups in _IMPORTS.findall(text) for name in groups if name
-        )
-        return imports_scanned and bool(_SOURCE_WORDS.search(code_only(text)))
-
-    def _parse(self, target: Target) -> Parsed | None:
-        if target.display not in self.parsed:
-            self.parsed[target.display] = None
+    # --- files -------------------------------------------------------------------------------
+    def _text(self, display: str) -> str:
+        if display not in self.texts:
+            text = ""
             try:
-                text = target.path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                return None
-            module, error = source.run_guarded(source.parse, text)
+                path = self.by_display[display].path
+                if path.stat().st_size <= MAX_BYTES:
+                    text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError, KeyError):
+                pass
+            self.texts[display] = text
+        return self.texts[display]
+
+    def _parse(self, display: str) -> Parsed | None:
+        if display not in self.parsed:
+            self.parsed[display] = None
+            text = self._text(display)
+            module, error = source.run_guarded(source.parse, text) if text else (None, None)
             if error is not None or not isinstance(module, cst.Module):
                 return None
             facts = collect(module, self.analyzer.index.reference_names)
-            parsed = Parsed(target, text, module, facts, self.index.dotted.get(target.display, ""))
+            parsed = Parsed(self.by_display[display], text, module, facts, self.index.dotted.get(display, ""))
             for statement in module.body:
                 if isinstance(statement, cst.FunctionDef):
                     parsed.functions[statement.name.value] = statement
-            self.parsed[target.display] = parsed
-        return self.parsed[target.display]
+            self.parsed[display] = parsed
+        return self.parsed[display]
 
-    def _callee(self, call: cst.Call, scope, importer: str) -> tuple[Parsed, cst.FunctionDef] | None:
-        for name in resolve.callee_targets(call.func, scope):
-            if not isinstance(name, str):
-                continue
-            place = self.index.function_of(name, importer)
-            if place is None or place[0].display == importer:
-                continue
-            parsed = self._parse(place[0])
+    def _place(self, name: str, importer: str) -> tuple[Target, str] | None:
+        """The scanned file and module-level function a qualified name names (checked on its text)."""
+        place = self.index.function_of(name, importer)
+        if place is None or place[0].display == importer:
+            return None
+        key = (place[0].display, place[1])
+        if key not in self.defines:
+            pattern = rf"^(?:async[ \t]+)?def[ \t]+{re.escape(place[1])}\b"
+            self.defines[key] = bool(re.search(pattern, self._text(place[0].display), re.MULTILINE))
+        return place if self.defines[key] else None
+
+    def _function(self, names, importer: str) -> tuple[Parsed, cst.FunctionDef] | None:
+        for name in names:
+            place = self._place(name, importer)
+            parsed = self._parse(place[0].display) if place is not None else None
             if parsed is not None and place[1] in parsed.functions:
                 return parsed, parsed.functions[place[1]]
         return None
 
-    # --- the two directions -----------------------------------------------------------------
-    def _from(self, caller: Parsed) -> list[Finding]:
-        found: list[Finding] = []
-        outward = _Returns(self, caller)
-        taint = Taint(caller.facts, foreign=outward)
-        for site in caller.facts.calls:  # into: request data passed to another module's function
-            callee = self._callee(site.node, site.scope, caller.target.display)
-            if callee is None:
-                continue
-            for arg, param in _bound_parameters(site.node, callee[1]):
-                for use in _USES:
-                    rules = [(r, m) for r, m in self.rules if flows.uses(m) == use]
-                    flow = taint.flow_to(arg, site.scope, use) if rules else None
-                    if flow is not None:
-                        passed = flow.then(arg, f"passed to `{callee[1].name.value}()` in {callee[0].target.display}")
-                        found += self._into(callee[0], callee[1], param, passed, caller, rules)
-        # out of: another module's returns reaching this file's sinks
-        raw = flows.flow_findings(caller.facts, match_file(caller.facts, self.analyzer.index), self.rules, taint=taint)
-        raw = [r for r in raw if any(step.path for step in r.extra[flows.FLOW_NODES])]
-        return found + self._located(caller, raw, {})
-
-    def _into(self, callee: Parsed, function: cst.FunctionDef, param: str, passed: Flow, caller: Parsed,
-              rules) -> list[Finding]:
+    # --- the two directions ------------------------------------------------------------------
+    def _into(self, caller: str, call: dict) -> list[Finding]:
+        """Request data passed (per the caller's summary) to a function of another module."""
+        target = self._function(call["callee"], caller)
+        if target is None:
+            return []
+        callee, function = target
+        param = _parameter_named(function, call["arg"])
+        rules = [(r, m) for r, m in self.rules if flows.uses(m) == call["use"]]
+        if param is None or not rules:
+            return []
         taint = Taint(callee.facts)
-        entry = f"arrives from {caller.target.display} as `{param}`"
-        taint.sources.injected[(id(function), param)] = Source(
-            passed.source.text, passed.level, passed.why, passed.source.scalar, entry)
+        entry = f"arrives from {caller} as `{param}`"
+        taint.sources.injected[(id(function), param)] = Source(call["source"], call["level"], call["why"],
+                                                               call["scalar"], entry)
         raw = flows.flow_findings(callee.facts, match_file(callee.facts, self.analyzer.index), rules, taint=taint)
         keep = [r for r in raw if r.extra[flows.FLOW_NODES][0].text == entry]  # flows from what was passed in
-        prefix = [Step(s.node, s.text, caller.target.display) for s in passed.steps]
-        return self._located(callee, keep, {caller.target.display: caller}, prefix)
+        prefix = [{**step, "path": caller} for step in call["steps"]]
+        prefix[-1:] = [{**prefix[-1], "message": f"{prefix[-1]['message']} in {callee.target.display}"}] if prefix else []
+        return self._located(callee, keep, prefix)
 
-    def _located(self, parsed: Parsed, raw, others: dict[str, Parsed], prefix: list[Step] | None = None) -> list[Finding]:
-        """Findings in `parsed`'s file whose flow steps may lie in other files."""
+    def _out_of(self, caller_display: str) -> list[Finding]:
+        """This file's sinks fed by the return value of another module's function."""
+        caller = self._parse(caller_display)
+        if caller is None:
+            return []
+        taint = Taint(caller.facts, foreign=_Returns(self, caller))
+        raw = flows.flow_findings(caller.facts, match_file(caller.facts, self.analyzer.index), self.rules, taint=taint)
+        return self._located(caller, [r for r in raw if any(step.path for step in r.extra[flows.FLOW_NODES])])
+
+    def _located(self, parsed: Parsed, raw, prefix: list[dict] | None = None) -> list[Finding]:
+        """Findings in `parsed`'s file; `prefix`: located steps in the caller's file, first."""
         if not raw:
             return []
-        prefix = prefix or []
-        steps_of = [[*prefix, *r.extra.get(flows.FLOW_NODES, ())] for r in raw]
-        by_file: dict[str, list[cst.CSTNode]] = {}
-        for r, steps in zip(raw, steps_of):
-            by_file.setdefault(parsed.target.display, []).extend([r.node, r.statement])
-            for step in steps:
+        by_file: dict[str, list[cst.CSTNode]] = {parsed.target.display: []}
+        for r in raw:
+            by_file[parsed.target.display] += [r.node, r.statement]
+            for step in r.extra[flows.FLOW_NODES]:
                 by_file.setdefault(step.path or parsed.target.display, []).append(step.node)
         spans: dict[str, dict] = {}
         for path, nodes in by_file.items():
-            module = parsed.module if path == parsed.target.display else (others.get(path) or self.parsed[path]).module
-            spans[path], _ = source.run_guarded(positions.ranges, module, nodes)
+            spans[path], _ = source.run_guarded(positions.ranges, self.parsed[path].module, nodes)
         lines = parsed.text.splitlines()
         found = []
-        for r, steps in zip(raw, steps_of):
+        for r in raw:
             own = spans[parsed.target.display] or {}
             if id(r.node) not in own:
                 continue
             line, column, end_line, end_column = own[id(r.node)]
-            code = normalise(parsed.module.code_for_node(r.node))
             finding = Finding(r.rule.id, parsed.target.display, line, column + 1, end_line, end_column + 1, r.message,
                               lines[line - 1].rstrip() if line <= len(lines) else "", r.rule.severity,
-                              statement_text=code)
-            located = []
-            for step in steps:
+                              statement_text=normalise(parsed.module.code_for_node(r.node)))
+            located = list(prefix or [])
+            for step in r.extra[flows.FLOW_NODES]:
                 path = step.path or parsed.target.display
                 span = (spans.get(path) or {}).get(id(step.node))
-                if span is None:
-                    continue
-                entry = {"line": span[0], "column": span[1] + 1, "end_line": span[2], "end_column": span[3] + 1,
-                         "message": step.text}
-                if path != parsed.target.display:
-                    entry["path"] = path
-                located.append(entry)
+                if span is not None:
+                    entry = {"line": span[0], "column": span[1] + 1, "end_line": span[2], "end_column": span[3] + 1,
+                             "message": step.text}
+                    located.append(entry if path == parsed.target.display else {**entry, "path": path})
             finding.extra[flows.FLOW] = located
             found.append(finding)
         return apply_line_comments(found, lines)
@@ -239,10 +237,11 @@ class _Returns:
         self.taints: dict[str, Taint] = {}
 
     def returned(self, call: cst.Call, scope, use: str) -> Flow | None:
-        callee = self.cross._callee(call, scope, self.caller.target.display)
-        if callee is None:
+        names = [n for n in resolve.callee_targets(call.func, scope) if isinstance(n, str)]
+        target = self.cross._function(names, self.caller.target.display)
+        if target is None:
             return None
-        parsed, function = callee
+        parsed, function = target
         taint = self.taints.setdefault(parsed.target.display, Taint(parsed.facts))
         inner = parsed.facts.function_scopes.get(id(function))
         if inner is None:
@@ -256,20 +255,9 @@ class _Returns:
         return None
 
 
-def _bound_parameters(call: cst.Call, function: cst.FunctionDef) -> list[tuple[cst.BaseExpression, str]]:
-    """(argument, parameter name) pairs of a call to `function`."""
+def _parameter_named(function: cst.FunctionDef, arg: int | str) -> str | None:
+    """The parameter a call's argument binds: a position (among positional parameters) or a keyword."""
+    if isinstance(arg, str):
+        return arg if parameter(function, arg) is not None else None
     params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
-    bound = []
-    position = 0
-    for arg in call.args:
-        if arg.star:
-            continue
-        if arg.keyword is not None:
-            if parameter(function, arg.keyword.value) is not None:
-                bound.append((arg.value, arg.keyword.value))
-            continue
-        if position < len(params):
-            bound.append((arg.value, params[position]))
-        position += 1
-    return bound
-
+    return params[arg] if arg < len(params) else None

@@ -6,6 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+SUMMARY_ID = "~flow-summary"  # an internal finding carrying flow_summary.py's facts; never reported
 WHOLE_FILE = "whole_file"  # extra key: the finding is about a file as a whole (an artifact), not a line
 SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "note": 0}
 _WHITESPACE = re.compile(r"\s+")

@@ -91,15 +91,17 @@ class Project:
             found.extend(dependency_findings(display, self.declarations, self.catalogue, enabled))
         return found
 
-    def cross_module_findings(self, targets: list[tuple[Target, frozenset[str]]], known: list[Finding]) -> list[Finding]:
-        """Request data passed to, or returned by, a function of another scanned module (INPUT rules)."""
-        enabled = frozenset().union(*(rules for _, rules in targets)) if targets else frozenset()
-        if not any(rule.flows for rid, rule in self.catalogue.rules.items() if rid in enabled):
+    def cross_module_findings(self, targets: list[tuple[Target, frozenset[str]]], known: list[Finding],
+                              summaries: dict[str, dict]) -> list[Finding]:
+        """Request data passed to, or returned by, a function of another scanned module (INPUT rules),
+        from the files' flow summaries (flow_summary.py)."""
+        if not summaries:
             return []
+        enabled = frozenset().union(*(rules for _, rules in targets)) if targets else frozenset()
         from .analyze import Analyzer
         from .cross_module import CrossModule
 
-        return CrossModule(targets, Analyzer(self.catalogue, enabled)).findings(known)
+        return CrossModule(targets, Analyzer(self.catalogue, enabled)).findings(known, summaries)
 
     def _is_local(self, finding: Finding, name: str) -> bool:
         """Whether `name` is a directory or file beside the finding's file or under a root."""

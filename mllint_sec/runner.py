@@ -23,7 +23,7 @@ from .config import (
     resolve_tokens,
 )
 from .discovery import ARTIFACT, DATA, MANIFEST, RECORD, SOURCE, Discovery
-from .findings import SEVERITY_RANK, Finding, assign_fingerprints
+from .findings import SEVERITY_RANK, SUMMARY_ID, Finding, assign_fingerprints
 from .project import Project
 
 
@@ -119,11 +119,13 @@ def run(options: Options) -> RunResult:
     jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)
     findings, read_problems = _analyze_all(work, catalogue, cache, jobs, tuple(config.artifact_allow))
     problems.extend(read_problems)
+    summaries = {f.path: f.extra["summary"] for f in findings if f.rule_id == SUMMARY_ID}
+    findings = [f for f in findings if f.rule_id != SUMMARY_ID]
     project = Project(discovery, catalogue)
     findings = project.settle(findings) + project.manifest_findings(manifest_targets)
     findings += project.provenance_findings(record_targets, config.provenance_min_bytes)
     sources = [(t, rules_for[t.display]) for t in targets if t.kind == SOURCE and t.display.endswith(".py")]
-    findings += project.cross_module_findings(sources, findings)
+    findings += project.cross_module_findings(sources, findings, summaries)
     findings.sort(key=Finding.sort_key)
     assign_fingerprints(findings)  # over whole files, before any filtering, so they stay stable
     if changed is not None:
@@ -243,7 +245,7 @@ def _scan_file(path: str, display: str, rules: frozenset[str], kind: str) -> tup
 
     analyzer = _STATE["analyzers"].get(rules)
     if analyzer is None:
-        analyzer = _STATE["analyzers"][rules] = Analyzer(_STATE["catalogue"], rules)
+        analyzer = _STATE["analyzers"][rules] = Analyzer(_STATE["catalogue"], rules, summaries=True)
     try:
         size = _too_large(path, kind)
         if size is not None:

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import libcst as cst
@@ -27,6 +28,33 @@ from .scopes import FileFacts, Scope
 # Words one of which a file must name to receive request data (for the prefilter).
 PREFILTER_WORDS = frozenset({"request", "fastapi", "starlette", "gradio", "bentoml", "serve", "ts", "event", "handle",
                              "preprocess", "flask", "django", "rest_framework", "quart"})
+# Text that a file receiving request data almost always holds (a superset of sources.py's
+# sources, cheap to look for): such files get flow summaries
+# (flow_summary.py) and are parsed even without a sink word.
+_SOURCE_USES = re.compile(
+    r"\brequest\.(?:json|form|files|get_json|data|args|values|get_data|stream|input_stream|FILES|POST|GET|body"
+    r"|query_params)\b"
+    r"|\.(?:json|body|form)\(\)"
+    r"|\b(?:UploadFile|File|Form|Body)\("
+    r"|@[ \t]*\w+\.(?:get|post|put|patch|delete|api_route|websocket|route|api)\b"
+    r"|\b(?:gr|gradio)\.(?:Interface|ChatInterface|Blocks)\b"
+    r"|\bserve\.deployment\b"
+    r"|\bdef[ \t]+(?:handle|preprocess|inference)[ \t]*\("
+    r"|\bdef[ \t]+\w+[ \t]*\([ \t]*event[ \t]*,[ \t]*_?(?:context|ctx)\b"
+)
+# A serving framework imported, or a handler signature that needs none (Lambda, TorchServe).
+_FRAMEWORK = re.compile(
+    r"^[ \t]*(?:from|import)[ \t]+(?:flask|fastapi|starlette|django|rest_framework|gradio|bentoml|ray|ts|quart)\b"
+    r"|\bdef[ \t]+\w+[ \t]*\([ \t]*event[ \t]*,[ \t]*_?(?:context|ctx)\b|\bdef[ \t]+handle[ \t]*\(",
+    re.MULTILINE,
+)
+
+
+def receives_requests(text: str) -> bool:
+    """Whether a file's text shows a serving framework and a use of request data (cheap, superset)."""
+    return bool(_FRAMEWORK.search(text) and _SOURCE_USES.search(text))
+
+
 _FLASK_REQUEST = {"flask.request", "flask.globals.request", "quart.request"}
 _FLASK_INPUTS = {"files", "form", "json", "data", "args", "values", "get_json", "get_data", "stream", "input_stream"}
 _DJANGO_INPUTS = {"FILES", "POST", "GET", "body", "data", "query_params"}  # data, query_params: REST framework
