@@ -29,6 +29,14 @@ from pathlib import Path
 BANDIT_TESTS = "B301,B302,B403,B506,B614,B615"
 
 
+def installed_env(**extra: str) -> dict:
+    """The environment tools run in as installed: bytecode is used and written (pip writes it at
+    install time; a PYTHONDONTWRITEBYTECODE=1 shell would otherwise recompile every module per run)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(extra)
+    return env
+
+
 def measure(command: list[str], env: dict | None = None) -> tuple[float, float, int]:
     """(wall seconds, peak RSS in MiB, exit code) of one run of `command`."""
     start = time.perf_counter()
@@ -151,13 +159,17 @@ def tools(target: Path, semgrep_rules: Path | None) -> dict[str, list[str]]:
 
 def bench(target: Path, rounds: int, semgrep_rules: Path | None) -> None:
     commands = tools(target, semgrep_rules)
+    warm_up = Path(tempfile.mkdtemp(prefix="mllint-bench-warm-up-"))
+    (warm_up / "a.py").write_text(RISKY[0])
+    for command in commands.values():  # once, unmeasured, on one file: each tool's bytecode now exists
+        measure([*command[:-1], str(warm_up)], installed_env(XDG_CACHE_HOME=str(warm_up / "cache")))
+    shutil.rmtree(warm_up, ignore_errors=True)
     times: dict[str, list[float]] = {name: [] for name in [*commands, "mllint-sec warm"]}
     memory: dict[str, list[float]] = {name: [] for name in times}
     for _ in range(rounds):
         for name, command in commands.items():
-            env = dict(os.environ)
             cache = tempfile.mkdtemp(prefix="mllint-bench-cache-")
-            env["XDG_CACHE_HOME"] = cache  # cold: an empty cache every round
+            env = installed_env(XDG_CACHE_HOME=cache)  # cold: an empty cache every round
             wall, peak, _ = measure(command, env)
             times[name].append(wall)
             memory[name].append(peak)
@@ -187,7 +199,7 @@ def one_file(target: Path, rounds: int) -> None:
     command = [sys.executable, "-m", "mllint_sec", "check", "--exit-zero", str(candidates[0])]
     walls = []
     for _ in range(rounds):
-        env = dict(os.environ, XDG_CACHE_HOME=tempfile.mkdtemp(prefix="mllint-bench-cache-"))
+        env = installed_env(XDG_CACHE_HOME=tempfile.mkdtemp(prefix="mllint-bench-cache-"))
         walls.append(measure(command, env)[0])
         shutil.rmtree(env["XDG_CACHE_HOME"], ignore_errors=True)
     print(f"\none-file run (as pre-commit makes it): median {statistics.median(walls):.2f} s ({candidates[0].name})")

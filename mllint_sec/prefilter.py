@@ -61,17 +61,23 @@ class Prefilter:
         self.groups = tuple(g for g in groups if g)
         words = {word for pair in pairs for word in pair}
         self.pattern = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words))) + r")\b") if words else None
-        group_words = {word for group in self.groups for word in group}
-        self.group_pattern = (
-            re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, group_words))) + r")\b") if self.groups else None
+        self._last_groups: tuple[str | None, bool] = (None, False)
+        self.group_patterns = tuple(
+            re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, group))) + r")\b") for group in self.groups
         )
 
     def wants_groups(self, text: str) -> bool:
         """True when the code names a word of every group (a file the flow rules must parse in full)."""
-        if self.group_pattern is None or not all(any(word in text for word in group) for group in self.groups):
-            return False
-        present = set(self.group_pattern.findall(code_only(text)))
-        return all(present & group for group in self.groups)
+        if self._last_groups[0] is text:
+            return self._last_groups[1]
+        # A whole word of each group in the raw text (a superset; `search` stops at the first),
+        # then in the code alone.
+        answer = bool(self.group_patterns) and all(p.search(text) for p in self.group_patterns)
+        if answer:
+            code = code_only(text)
+            answer = all(p.search(code) for p in self.group_patterns)
+        self._last_groups = (text, answer)  # asked again for the same text by the analyzer
+        return answer
 
     def _has_pair(self, text: str) -> bool:
         present = set(self.pattern.findall(text))

@@ -41,7 +41,7 @@ class Tables:
     def words(self) -> frozenset[str]:
         """Words one of which a file must name to hold a sink (for the prefilter)."""
         names = {n.rsplit(".", 1)[-1] for n in (*self.factories, *self.bases)}
-        names |= {suffix.rsplit(".", 1)[-1] for _, suffix in self.factory_patterns}
+        names |= {(suffix or prefix.rstrip(".")).rsplit(".", 1)[-1] for prefix, suffix in self.factory_patterns}
         return frozenset(self.methods | self.model_methods | self.training | self.receiver_training | names) - {"__call__"}
 
 

@@ -26,8 +26,8 @@ from .input_types import RAW, TYPED, VALIDATED, last_name, qualified
 from .scopes import FileFacts, Scope
 
 # Words one of which a file must name to receive request data (for the prefilter).
-PREFILTER_WORDS = frozenset({"request", "fastapi", "starlette", "gradio", "bentoml", "serve", "ts", "event", "handle",
-                             "preprocess", "flask", "django", "rest_framework", "quart"})
+PREFILTER_WORDS = frozenset({"request", "fastapi", "starlette", "gradio", "bentoml", "serve", "torch_handler", "event",
+                             "handle", "preprocess", "flask", "django", "rest_framework", "quart"})
 # Text that a file receiving request data almost always holds (a superset of sources.py's
 # sources, cheap to look for): such files get flow summaries
 # (flow_summary.py) and are parsed even without a sink word.

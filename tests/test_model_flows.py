@@ -714,3 +714,10 @@ def test_a_model_built_for_one_request_is_not_poisoned():
             joblib.dump(saved, "model.joblib")
     """)
     assert [r for r, _ in rule_lines(code)] == ["INPUT003"]
+
+
+def test_prefilter_words_are_real_words():
+    # An empty word would match everywhere and admit every file to a full parse.
+    for group in ANALYZER.prefilter.groups:
+        assert all(word and word.isidentifier() for word in group)
+    assert ANALYZER.prefilter.wants("import torch.nn as nn\nclass Net(nn.Module):\n    def forward(self, x):\n        return x\n") is False
