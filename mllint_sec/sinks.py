@@ -148,7 +148,7 @@ class Models:
         names = qualified(func, scope)
         if names & t.factories or any(n.startswith(p) and n.endswith(s) for n in names for p, s in t.factory_patterns):
             return True
-        if isinstance(func, cst.Attribute) and func.attr.value in ("from_pretrained", "from_single_file"):
+        if isinstance(func, cst.Attribute) and func.attr.value in ("from_pretrained", "from_single_file", "from_pipe"):
             return True  # a project class's from_pretrained
         for value in resolve.values(func, scope):
             if isinstance(value, resolve.LocalClass) and set(resolve.class_bases(value)) & t.bases:

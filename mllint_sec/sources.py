@@ -121,8 +121,7 @@ class Sources:
         return None
 
     def _is_request_object(self, name: str, scope: Scope) -> bool:
-        function, owner = function_of(scope), owner_scope(scope)
-        param = parameter(function, name) if function is not None else None
+        function, param, owner = parameter_of(name, scope)
         if param is None:
             return False
         if param.annotation is not None and qualified(types_root(param.annotation.annotation), owner) & _REQUEST_TYPES:
@@ -131,13 +130,11 @@ class Sources:
 
     # --- parameters ----------------------------------------------------------------
     def _parameter(self, name: str, scope: Scope) -> Source | None:
-        function = function_of(scope)
-        param = parameter(function, name) if function is not None else None
+        function, param, owner = parameter_of(name, scope)
         if param is None or name in ("self", "cls"):
             return None
         if (id(function), name) in self.injected:
             return self.injected[(id(function), name)]
-        owner = owner_scope(scope)
         upload = _upload(param, owner)
         if upload is not None:
             return upload
@@ -349,23 +346,6 @@ def _first_data(function: cst.FunctionDef) -> int:
     return 1 if params[:1] in (["self"], ["cls"]) else 0
 
 
-def function_of(scope: Scope) -> cst.FunctionDef | None:
-    while scope is not None:
-        if isinstance(scope.node, cst.FunctionDef):
-            return scope.node
-        if scope.node is not None:  # a lambda: its parameters are not a handler's
-            return None
-        scope = scope.parent
-    return None
-
-
-def owner_scope(scope: Scope) -> Scope:
-    """The scope a function's annotations and defaults are evaluated in (where it is defined)."""
-    while scope.parent is not None and not isinstance(scope.node, cst.FunctionDef):
-        scope = scope.parent
-    return scope.parent or scope
-
-
 def parameter(function: cst.FunctionDef | None, name: str) -> cst.Param | None:
     if function is None:
         return None
@@ -376,10 +356,19 @@ def parameter(function: cst.FunctionDef | None, name: str) -> cst.Param | None:
     return None
 
 
-def _is_parameter(name: str, scope: Scope) -> bool:
+def parameter_of(name: str, scope: Scope) -> tuple[cst.FunctionDef | None, cst.Param | None, Scope | None]:
+    """The function whose parameter `name` is, as seen from `scope` (closures and lambdas
+    inside it included), the parameter, and the scope the function is defined in."""
     _, owner = scope.lookup(name)
-    return parameter(function_of(scope), name) is not None and isinstance(owner.node, cst.FunctionDef) \
-        and owner.node is function_of(scope)
+    function = owner.node if isinstance(owner.node, cst.FunctionDef) else None
+    param = parameter(function, name)
+    if param is None:
+        return None, None, None
+    return function, param, owner.parent or owner
+
+
+def _is_parameter(name: str, scope: Scope) -> bool:
+    return parameter_of(name, scope)[1] is not None
 
 
 def types_root(annotation: cst.BaseExpression) -> cst.BaseExpression:

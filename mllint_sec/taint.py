@@ -29,14 +29,7 @@ from . import resolve
 from .input_types import RAW, TYPED, VALIDATED, model_level, qualified
 from .scopes import ASSIGN, FileFacts, Scope
 from .sinks import local_function, returns
-from .sources import (
-    Source,
-    Sources,
-    first_data_parameter,
-    function_of,
-    owner_scope,
-    parameter,
-)
+from .sources import Source, Sources, first_data_parameter, parameter, parameter_of
 from .validation import Checks, is_validator_name, truncates
 
 MAX_DEPTH = 16
@@ -216,7 +209,7 @@ class Taint:
     def _name(self, name: cst.Name, scope: Scope, purpose: Purpose, depth: int) -> Flow | None:
         if purpose.use == INFERENCE and self.checks.validated(name.value, name, scope):
             return None
-        bindings, owner = scope.lookup(name.value)
+        bindings, _ = scope.lookup(name.value)
         for binding in bindings:
             origin, verb = self._origin(binding)
             if origin is None:
@@ -224,9 +217,9 @@ class Taint:
             flow = self._expr(origin, binding.scope, purpose, depth + 1)
             if flow is not None:
                 return flow.then(binding.node or origin, f"{verb} `{name.value}`")
-        function = function_of(scope)
-        if function is not None and owner.node is function and parameter(function, name.value) is not None:
-            if self.sources.kind(function, owner_scope(scope)) == "torchserve-preprocessed":
+        function, param, defined_in = parameter_of(name.value, scope)
+        if param is not None:
+            if self.sources.kind(function, defined_in) == "torchserve-preprocessed":
                 return self._preprocessed(function, name.value, purpose, depth)
             if id(function) in purpose.returning:
                 return None  # this call's arguments: already followed by the caller

@@ -721,3 +721,27 @@ def test_prefilter_words_are_real_words():
     for group in ANALYZER.prefilter.groups:
         assert all(word and word.isidentifier() for word in group)
     assert ANALYZER.prefilter.wants("import torch.nn as nn\nclass Net(nn.Module):\n    def forward(self, x):\n        return x\n") is False
+
+
+def test_handler_parameters_seen_from_closures_and_lambdas():
+    code = MODELS + textwrap.dedent("""
+        import asyncio
+        from fastapi import FastAPI
+        from pydantic import BaseModel
+        from diffusers import StableDiffusion3Pipeline
+        app = FastAPI()
+        base = StableDiffusion3Pipeline.from_pretrained("org/sd3", revision=REV)
+        class Prompt(BaseModel):
+            prompt: str
+        @app.post("/images")
+        async def images(item: Prompt):
+            pipe = StableDiffusion3Pipeline.from_pipe(base)
+            loop = asyncio.get_event_loop()
+            return await loop.run_in_executor(None, lambda: pipe(item.prompt))
+        @app.post("/raw")
+        def raw(payload: dict):
+            def run():
+                return model.predict(payload["rows"])
+            return run()
+    """)
+    assert sorted(r for r, _ in rule_lines(code)) == ["INPUT002", "INPUT004"]
