@@ -72,6 +72,7 @@ def _into_reported_calls(taint: Taint, raw: list[RawFinding], rules) -> list[Raw
 def _into_models(taint: Taint, facts: FileFacts, rules) -> list[RawFinding]:
     """Request data reaching a model's inference or training (sinks.py)."""
     found: list[RawFinding] = []
+    reported: set[tuple[str, int]] = set()  # (rule, source node) of inference findings made
     for sink in Models(facts).sinks():
         purpose = INFERENCE_PURPOSE if sink.kind == INFERENCE else TRAINING_PURPOSE
         flow = None
@@ -85,8 +86,10 @@ def _into_models(taint: Taint, facts: FileFacts, rules) -> list[RawFinding]:
             continue
         for rule, match in rules:
             level = flow.level if sink.kind == INFERENCE else flow.source.level
-            if match.family != sink.kind or level not in match.inputs:
+            key = (rule.id, id(flow.steps[0].node))  # inference: the fix is at the input, once
+            if match.family != sink.kind or level not in match.inputs or (sink.kind == INFERENCE and key in reported):
                 continue
+            reported.add(key)
             message = match.message.format(callee=sink.callee, source=flow.source.text, why=flow.why)
             action = "runs the model on it" if sink.kind == INFERENCE else "trains the model on it"
             steps = [*flow.steps, Step(sink.site.node, f"reaches `{sink.callee}`, which {action}")]

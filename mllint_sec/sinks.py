@@ -94,7 +94,10 @@ class Models:
                         found.append(Sink(site, TRAINING, _code(func), args))
                 elif method in t.receiver_training:
                     found.append(Sink(site, TRAINING, _code(func), (func.value,)))
-                elif method in t.methods or (method in t.model_methods and self.is_model(func.value, site.scope)) or args and self.is_model(func, site.scope):
+                elif local_function(func, site.scope) is not None:
+                    continue  # the handler's own `self.generate(...)`: the data is followed into it
+                elif (method in t.methods or (method in t.model_methods and self.is_model(func.value, site.scope))
+                      or (args and self.is_model(func, site.scope))):
                     found.append(Sink(site, INFERENCE, _code(func), args))
             elif isinstance(func, cst.Name) and args and self.is_model(func, site.scope):
                 found.append(Sink(site, INFERENCE, _code(func), args))

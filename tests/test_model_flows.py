@@ -745,3 +745,21 @@ def test_handler_parameters_seen_from_closures_and_lambdas():
             return run()
     """)
     assert sorted(r for r, _ in rule_lines(code)) == ["INPUT002", "INPUT004"]
+
+
+def test_one_finding_per_input_and_a_handlers_own_generate_is_not_a_model():
+    code = MODELS + textwrap.dedent("""
+        from ts.torch_handler.base_handler import BaseHandler
+        class Handler(BaseHandler):
+            def preprocess(self, requests):
+                return [r.get("body") for r in requests]
+            def inference(self, prompts):
+                return self.generate(prompts)
+            def generate(self, prompts):
+                first = llm.generate(prompts)
+                second = llm(prompts)
+                return first, second
+    """)
+    found = findings(code)
+    assert [f.rule_id for f in found] == ["INPUT002"]
+    assert "self.generate" not in found[0].message
