@@ -126,7 +126,10 @@ class Sources:
             return False
         if param.annotation is not None and qualified(types_root(param.annotation.annotation), owner) & _REQUEST_TYPES:
             return True
-        return param.annotation is None and self.kind(function, owner) == "ray"
+        if param.annotation is not None:
+            return False
+        # Ray Serve's `__call__(self, request)`; a Starlette endpoint takes `request` unannotated.
+        return self.kind(function, owner) == "ray" or (name == "request" and "starlette" in self.frameworks)
 
     # --- parameters ----------------------------------------------------------------
     def _parameter(self, name: str, scope: Scope) -> Source | None:

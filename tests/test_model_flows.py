@@ -763,3 +763,18 @@ def test_one_finding_per_input_and_a_handlers_own_generate_is_not_a_model():
     found = findings(code)
     assert [f.rule_id for f in found] == ["INPUT002"]
     assert "self.generate" not in found[0].message
+
+
+def test_starlette_endpoint_with_an_unannotated_request():
+    code = MODELS + textwrap.dedent("""
+        from starlette.applications import Starlette
+        from starlette.routing import Route
+        async def classify(request):
+            body = await request.json()
+            return model.predict([body["x"]])
+        async def other(req):
+            body = await req.json()
+            return model.predict([body["x"]])
+        app = Starlette(routes=[Route("/", classify, methods=["POST"])])
+    """)
+    assert [r for r, _ in rule_lines(code)] == ["INPUT002"]
