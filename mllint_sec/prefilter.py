@@ -72,7 +72,10 @@ class Prefilter:
             return self._last_groups[1]
         # A whole word of each group in the raw text (a superset; `search` stops at the first),
         # then in the code alone.
-        answer = bool(self.group_patterns) and all(p.search(text) for p in self.group_patterns)
+        answer = bool(self.group_patterns) and all(
+            any(word in text for word in group) and pattern.search(text)  # substrings first: C speed
+            for group, pattern in zip(self.groups, self.group_patterns)
+        )
         if answer:
             code = code_only(text)
             answer = all(p.search(code) for p in self.group_patterns)

@@ -43,16 +43,22 @@ _SOURCE_USES = re.compile(
     r"|\bdef[ \t]+\w+[ \t]*\([ \t]*event[ \t]*,[ \t]*_?(?:context|ctx)\b"
 )
 # A serving framework imported, or a handler signature that needs none (Lambda, TorchServe).
-_FRAMEWORK = re.compile(
-    r"^[ \t]*(?:from|import)[ \t]+(?:flask|fastapi|starlette|django|rest_framework|gradio|bentoml|ray|ts|quart)\b"
-    r"|\bdef[ \t]+\w+[ \t]*\([ \t]*event[ \t]*,[ \t]*_?(?:context|ctx)\b|\bdef[ \t]+handle[ \t]*\(",
+# Two expressions, the second behind substring tests: one alternation of both was 7x slower.
+_FRAMEWORK_IMPORT = re.compile(
+    r"^[ \t]*(?:from|import)[ \t]+(?:flask|fastapi|starlette|django|rest_framework|gradio|bentoml|ray|ts|quart)\b",
     re.MULTILINE,
+)
+_HANDLER_SIGNATURE = re.compile(
+    r"\bdef[ \t]+\w+[ \t]*\([ \t]*event[ \t]*,[ \t]*_?(?:context|ctx)\b|\bdef[ \t]+handle[ \t]*\("
 )
 
 
 def receives_requests(text: str) -> bool:
     """Whether a file's text shows a serving framework and a use of request data (cheap, superset)."""
-    return bool(_FRAMEWORK.search(text) and _SOURCE_USES.search(text))
+    framework = _FRAMEWORK_IMPORT.search(text) or (
+        ("event" in text or "def handle" in text) and _HANDLER_SIGNATURE.search(text)
+    )
+    return bool(framework and _SOURCE_USES.search(text))
 
 
 _FLASK_REQUEST = {"flask.request", "flask.globals.request", "quart.request"}
