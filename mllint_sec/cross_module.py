@@ -94,19 +94,20 @@ class CrossModule:
         self.parsed: dict[str, Parsed | None] = {}
         self.texts: dict[str, str] = {}
         self.defines: dict[tuple[str, str], bool] = {}
+        self.problems: list[str] = []
 
     def findings(self, known: list[Finding], summaries: dict[str, dict]) -> list[Finding]:
         """Join the files' flow summaries: data passed into other modules, and returned out of them."""
         found: list[Finding] = []
         for caller in sorted(summaries):
             for call in summaries[caller].get("out_calls", ()):
-                found += self._into(caller, call)
+                found += self._guarded(caller, self._into, caller, call)
         returning = {(path, entry["function"]) for path, summary in summaries.items()
                      for entry in summary.get("returns", ())}
         for caller in sorted(summaries):
             places = [self._place(name, caller) for name in summaries[caller].get("fed", ())]
             if any(place is not None and (place[0].display, place[1]) in returning for place in places):
-                found += self._out_of(caller)
+                found += self._guarded(caller, self._out_of, caller)
         seen = {(f.rule_id, f.path, f.line, f.column) for f in known}
         kept = []
         for finding in found:
@@ -115,6 +116,14 @@ class CrossModule:
                 seen.add(key)
                 kept.append(finding)
         return kept
+
+    def _guarded(self, caller: str, step, *args) -> list[Finding]:
+        """One join; a failure is a diagnostic for that file, and the run goes on."""
+        try:
+            return step(*args)
+        except (Exception, RecursionError) as exc:  # noqa: BLE001 - never let one file stop the run
+            self.problems.append(f"{caller}: cross-module flows not followed: {type(exc).__name__}: {exc}")
+            return []
 
     # --- files -------------------------------------------------------------------------------
     def _text(self, display: str) -> str:

@@ -92,16 +92,17 @@ class Project:
         return found
 
     def cross_module_findings(self, targets: list[tuple[Target, frozenset[str]]], known: list[Finding],
-                              summaries: dict[str, dict]) -> list[Finding]:
+                              summaries: dict[str, dict]) -> tuple[list[Finding], list[str]]:
         """Request data passed to, or returned by, a function of another scanned module (INPUT rules),
-        from the files' flow summaries (flow_summary.py)."""
+        from the files' flow summaries (flow_summary.py); and the problems met."""
         if not summaries:
-            return []
+            return [], []
         enabled = frozenset().union(*(rules for _, rules in targets)) if targets else frozenset()
         from .analyze import Analyzer
         from .cross_module import CrossModule
 
-        return CrossModule(targets, Analyzer(self.catalogue, enabled)).findings(known, summaries)
+        cross = CrossModule(targets, Analyzer(self.catalogue, enabled))
+        return cross.findings(known, summaries), cross.problems
 
     def _is_local(self, finding: Finding, name: str) -> bool:
         """Whether `name` is a directory or file beside the finding's file or under a root."""

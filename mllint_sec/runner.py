@@ -125,7 +125,9 @@ def run(options: Options) -> RunResult:
     findings = project.settle(findings) + project.manifest_findings(manifest_targets)
     findings += project.provenance_findings(record_targets, config.provenance_min_bytes)
     sources = [(t, rules_for[t.display]) for t in targets if t.kind == SOURCE and t.display.endswith(".py")]
-    findings += project.cross_module_findings(sources, findings, summaries)
+    crossing, cross_problems = project.cross_module_findings(sources, findings, summaries)
+    findings += crossing
+    problems.extend(cross_problems)
     findings.sort(key=Finding.sort_key)
     assign_fingerprints(findings)  # over whole files, before any filtering, so they stay stable
     if changed is not None:

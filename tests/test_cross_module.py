@@ -100,3 +100,15 @@ def test_module_index_resolves_relative_absolute_and_unique_suffixes(tmp_path):
     assert index.function_of("io.read", "src/app/main.py") is None  # two files are `io`: ambiguous
     assert index.function_of("..io.read", "src/app/models/net.py")[0].display == "src/app/io.py"
     assert index.function_of("numpy.load", "src/app/main.py") is None
+
+
+def test_a_failing_join_is_a_diagnostic_and_the_run_goes_on(scan, monkeypatch):
+    from mllint_sec import cross_module
+
+    def broken(self, caller, call):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cross_module.CrossModule, "_into", broken)
+    report, _ = scan(SERVING, "--no-cache")
+    assert ("INPUT002", "app/main.py", 19) in input_findings(report)  # the other direction still ran
+    assert any("cross-module flows not followed: RuntimeError: boom" in p for p in report["problems"])
