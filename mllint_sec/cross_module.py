@@ -29,7 +29,7 @@ from .findings import Finding, normalise
 from .matching import match_file
 from .scopes import FileFacts, collect
 from .sinks import returns
-from .sources import Source, parameter
+from .sources import Source, parameter, positional_names
 from .suppressions import apply_line_comments
 from .taint import DESERIALIZE, TRAINING, Flow, Step, Taint
 from .taint import INFERENCE as INFERENCE_USE
@@ -268,5 +268,5 @@ def _parameter_named(function: cst.FunctionDef, arg: int | str) -> str | None:
     """The parameter a call's argument binds: a position (among positional parameters) or a keyword."""
     if isinstance(arg, str):
         return arg if parameter(function, arg) is not None else None
-    params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+    params = positional_names(function)
     return params[arg] if arg < len(params) else None

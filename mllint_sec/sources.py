@@ -232,7 +232,7 @@ class Sources:
                 return "ray"
         if function.name.value in self.gradio_inputs:
             return "gradio"
-        params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+        params = positional_names(function)
         classdef = owner.classdef
         if classdef is None and owner.parent is None:
             if params[:1] == ["event"] and params[1:2] in (["context"], ["_context"], ["ctx"]):
@@ -339,20 +339,25 @@ def _defines(classdef: cst.ClassDef, method: str) -> bool:
 
 
 def _position(function: cst.FunctionDef, name: str) -> int | None:
-    params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+    params = positional_names(function)
     return params.index(name) if name in params else None
 
 
 def first_data_parameter(function: cst.FunctionDef) -> str | None:
     """The first parameter after `self`/`cls`: where a handler receives its data."""
-    params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+    params = positional_names(function)
     index = _first_data(function)
     return params[index] if index < len(params) else None
 
 
 def _first_data(function: cst.FunctionDef) -> int:
-    params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+    params = positional_names(function)
     return 1 if params[:1] in (["self"], ["cls"]) else 0
+
+
+def positional_names(function: cst.FunctionDef) -> list[str]:
+    """The names of the parameters a call can pass by position, in order."""
+    return [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
 
 
 def parameter(function: cst.FunctionDef | None, name: str) -> cst.Param | None:

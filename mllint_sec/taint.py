@@ -29,7 +29,14 @@ from . import resolve
 from .input_types import RAW, TYPED, VALIDATED, model_level, qualified
 from .scopes import ASSIGN, FileFacts, Scope
 from .sinks import local_function, returns
-from .sources import Source, Sources, first_data_parameter, parameter, parameter_of
+from .sources import (
+    Source,
+    Sources,
+    first_data_parameter,
+    parameter,
+    parameter_of,
+    positional_names,
+)
 from .validation import Checks, is_validator_name, truncates
 
 MAX_DEPTH = 16
@@ -280,13 +287,13 @@ class Taint:
 
 
 def _argument_for(call: cst.Call, function: cst.FunctionDef, param: str, is_method: bool) -> cst.BaseExpression | None:
-    params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+    params = positional_names(function)
     if is_method and params[:1] in (["self"], ["cls"]):
         params = params[1:]
     position = 0
     for arg in call.args:
         if arg.star:
-            return arg.value if arg.star == "*" or param in params or parameter(function, param) else None
+            return arg.value  # `*args` / `**kwargs` may hold it: followed, conservatively
         if arg.keyword is not None:
             if arg.keyword.value == param:
                 return arg.value
