@@ -70,13 +70,15 @@ class Analyzer:
         return self.analyze_text(path, text)
 
     def analyze_text(self, path: str, text: str) -> list[Finding]:
-        if not self.prefilter.wants(text) and not self._summarizes(path, text):
+        summarize = self._summarizes(path, text)
+        if not summarize and not self.prefilter.wants(text):
             return []
         code = code_only_keeping_lines(text)  # one blanked view for the nesting guard and the slicer
+        arguments = (path, text, code, summarize)
         if source.looks_pathological(text, code):
-            result, error = source.run_in_child(self._analyze_text, (path, text, code), PATHOLOGICAL_TIMEOUT)
+            result, error = source.run_in_child(self._analyze_text, arguments, PATHOLOGICAL_TIMEOUT)
         else:
-            result, error = source.run_guarded(self._analyze_text, path, text, code)
+            result, error = source.run_guarded(self._analyze_text, *arguments)
         if error is not None:
             if isinstance(error, RecursionError):
                 failure = source.ParseFailure("expression nesting too deep to analyse")
@@ -105,9 +107,8 @@ class Analyzer:
         """Whether this file gets a flow summary: it receives request data (cross-module flows)."""
         return self.summaries and bool(self.flow_rules) and path.endswith(".py") and sources.receives_requests(text)
 
-    def _analyze_text(self, path: str, text: str, code: str) -> list[Finding]:
+    def _analyze_text(self, path: str, text: str, code: str, summarize: bool) -> list[Finding]:
         reduced = None
-        summarize = self._summarizes(path, text)
         if not summarize and not self.prefilter.wants_groups(text):  # a handler's flow may pass through any function
             reduced = slicing.reduce_source(text, self.index.last_words, self.index.env_names, code)
         module = source.parse(reduced) if reduced is not None else None

@@ -28,15 +28,14 @@ from .discovery import Target
 from .findings import Finding, normalise
 from .matching import match_file
 from .scopes import FileFacts, collect
-from .sinks import returns
+from .sinks import INFERENCE, TRAINING, returns
 from .sources import Source, parameter, positional_names
 from .suppressions import apply_line_comments
-from .taint import DESERIALIZE, TRAINING, Flow, Step, Taint
-from .taint import INFERENCE as INFERENCE_USE
+from .taint import DESERIALIZE, Flow, Step, Taint
 
 MAX_BYTES = 1 << 20  # files larger than this are not read for cross-module flows
 _IMPORTS = re.compile(r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+\(?([\w, \t]*)|import[ \t]+([.\w]+))", re.MULTILINE)
-_USES = (DESERIALIZE, INFERENCE_USE, TRAINING)
+_USES = (DESERIALIZE, INFERENCE, TRAINING)
 
 
 @dataclass

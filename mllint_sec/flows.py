@@ -17,8 +17,6 @@ from .matching import RawFinding
 from .scopes import FileFacts
 from .sinks import INFERENCE, SINK_KINDS, Models
 from .taint import DESERIALIZE, Step, Taint
-from .taint import INFERENCE as INFERENCE_PURPOSE
-from .taint import TRAINING as TRAINING_PURPOSE
 
 FLOW_NODES = "flow_nodes"  # extra key during analysis: the path's nodes
 FLOW = "flow"  # extra key in findings: the path's steps, located
@@ -39,9 +37,7 @@ def flow_findings(facts: FileFacts, raw: list[RawFinding], rules: list[tuple[Rul
 
 def uses(match: FlowMatch) -> str:
     """What a flow rule's data is used for (taint.py's purposes)."""
-    if match.family == INFERENCE:
-        return INFERENCE_PURPOSE
-    return TRAINING_PURPOSE if match.family in SINK_KINDS else DESERIALIZE
+    return match.family if match.family in SINK_KINDS else DESERIALIZE
 
 
 def _into_reported_calls(taint: Taint, raw: list[RawFinding], rules) -> list[RawFinding]:
@@ -74,10 +70,9 @@ def _into_models(taint: Taint, facts: FileFacts, rules) -> list[RawFinding]:
     found: list[RawFinding] = []
     reported: set[tuple[str, int]] = set()  # (rule, source node) of inference findings made
     for sink in Models(facts).sinks():
-        purpose = INFERENCE_PURPOSE if sink.kind == INFERENCE else TRAINING_PURPOSE
         flow = None
         for argument in sink.data:
-            candidate = taint.flow_to(argument, sink.site.scope, purpose)
+            candidate = taint.flow_to(argument, sink.site.scope, sink.kind)
             if candidate is not None and (flow is None or candidate.level == RAW):
                 flow = candidate
                 if flow.level == RAW:

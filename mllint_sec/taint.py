@@ -28,7 +28,7 @@ import libcst as cst
 from . import resolve
 from .input_types import RAW, TYPED, VALIDATED, model_level, qualified
 from .scopes import ASSIGN, FileFacts, Scope
-from .sinks import local_function, returns
+from .sinks import INFERENCE, local_function, returns
 from .sources import (
     Source,
     Sources,
@@ -41,7 +41,7 @@ from .validation import Checks, is_validator_name, truncates
 
 MAX_DEPTH = 16
 MAX_CALLERS = 16  # call sites followed per function
-DESERIALIZE, INFERENCE, TRAINING = "deserialize", "inference", "training"
+DESERIALIZE = "deserialize"  # the other uses are the sink kinds: INFERENCE, TRAINING (sinks.py)
 _PYDANTIC_PARSERS = {"model_validate", "model_validate_json", "parse_obj", "parse_raw", "model_construct"}
 
 
