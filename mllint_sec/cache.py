@@ -30,7 +30,7 @@ def default_directory() -> Path:
 
 
 def catalogue_digest(rule_paths: list[str]) -> str:
-    """Changes whenever a rule file changes (the catalogue is part of every result)."""
+    """Changes whenever a rule file or data table changes (the catalogue is part of every result)."""
     digest = hashlib.sha256()
     for path in sorted(rule_paths):
         digest.update(path.encode())

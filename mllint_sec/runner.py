@@ -12,7 +12,7 @@ from pathlib import Path
 from . import baseline as baselines
 from . import cache as result_cache
 from . import gitdiff
-from .catalogue import Catalogue, load_catalogue
+from .catalogue import Catalogue, catalogue_dir, load_catalogue
 from .config import (
     Config,
     ConfigError,
@@ -113,7 +113,9 @@ def run(options: Options) -> RunResult:
     record_targets = [(t, rules_for[t.display]) for t in targets if t.kind in (ARTIFACT, DATA, RECORD)]
     cache = None
     if options.use_cache:
+        # The rule files and the data tables beside them (model sinks, pickle callables) shape results.
         rule_paths = [rule.path for rule in catalogue.rules.values()]
+        rule_paths += [str(table) for table in catalogue_dir().glob("*.toml")]
         directory = options.cache_dir or result_cache.default_directory()
         cache = result_cache.ResultCache(directory, result_cache.catalogue_digest(rule_paths))
     jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)

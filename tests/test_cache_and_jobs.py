@@ -95,3 +95,23 @@ def test_xdg_cache_home_is_honoured(monkeypatch, tmp_path):
     assert default_directory() == tmp_path / "mllint-sec"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert default_directory() == Path(os.path.expanduser("~")) / ".cache" / "mllint-sec"
+
+
+def test_a_changed_data_table_misses_the_cache(tree, tmp_path, monkeypatch):
+    # model-sinks.toml and pickle-callables.toml shape results as much as the rule files do.
+    import shutil
+
+    from mllint_sec.analyze import Analyzer
+    from mllint_sec.catalogue import catalogue_dir
+
+    cache = tmp_path / "cache"
+    report(tree, jobs=1, cache_dir=cache)
+    tables = tmp_path / "rules"
+    shutil.copytree(catalogue_dir(), tables)
+    (tables / "model-sinks.toml").write_text((tables / "model-sinks.toml").read_text() + "\n# edited\n")
+    monkeypatch.setattr(runner, "catalogue_dir", lambda: tables, raising=False)
+    calls = []
+    original = Analyzer.analyze
+    monkeypatch.setattr(Analyzer, "analyze", lambda self, *a: calls.append(a) or original(self, *a))
+    report(tree, jobs=1, cache_dir=cache)
+    assert calls
