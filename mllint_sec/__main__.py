@@ -1,3 +1,3 @@
-from .cli import main
+from mllint_sec.cli import main
 
 main()

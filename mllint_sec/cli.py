@@ -12,11 +12,12 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .catalogue import SEVERITIES, CatalogueError, load_catalogue
-from .config import ConfigError
-from .report import json_report, text
-from .runner import Options, run
+from mllint_sec import __version__
+from mllint_sec.catalogue.loading import load_catalogue
+from mllint_sec.catalogue.model import SEVERITIES, CatalogueError
+from mllint_sec.engine.config import ConfigError
+from mllint_sec.engine.runner import Options, run
+from mllint_sec.report import json_report, text
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -91,11 +92,11 @@ def check(
     if output_format == "json":
         report = json_report.render(result)
     elif output_format == "sarif":
-        from .report import sarif
+        from mllint_sec.report import sarif
 
         report = sarif.render(result, category=category, include_suppressed=include_suppressed)
     elif output_format == "github":
-        from .report import github
+        from mllint_sec.report import github
 
         report = github.render(result)
     else:
@@ -136,7 +137,7 @@ def _options(paths, select, ignore, config_file, fail_on=None, jobs=None, no_cac
 @click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), help="Use this configuration file.")
 def write_baseline(baseline_file, paths, select, ignore, config_file) -> None:
     """Record the current findings of PATHS in FILE; `check --baseline FILE` then reports only new ones."""
-    from . import baseline
+    from mllint_sec.engine import baseline
 
     try:
         result = run(_options(paths, select, ignore, config_file))

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from mllint_sec.artifacts.callables import ALLOWED, DANGEROUS, UNKNOWN, classify, default_lists
+from mllint_sec.artifacts.callables import (
+    ALLOWED,
+    DANGEROUS,
+    UNKNOWN,
+    classify,
+    default_lists,
+)
 
 
 @pytest.mark.parametrize(

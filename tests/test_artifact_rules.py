@@ -16,7 +16,7 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
-from mllint_sec import artifact_analysis
+from mllint_sec.artifacts import artifact_findings as artifact_analysis
 
 
 class Payload:

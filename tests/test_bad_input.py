@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mllint_sec import analyze, source
-from mllint_sec.analyze import Analyzer
-from mllint_sec.catalogue import load_catalogue
+from mllint_sec.analysis import file_analyzer as analyze
+from mllint_sec.analysis.file_analyzer import Analyzer
+from mllint_sec.catalogue.loading import load_catalogue
+from mllint_sec.python import decode as source
 
 CATALOGUE = load_catalogue()
 ANALYZER = Analyzer(CATALOGUE, frozenset(CATALOGUE.rules))

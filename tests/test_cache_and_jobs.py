@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mllint_sec import runner
+from mllint_sec.engine import runner
+from mllint_sec.engine.runner import Options, run
 from mllint_sec.report import json_report
-from mllint_sec.runner import Options, run
 
 LOADS = "import pickle, torch\npickle.loads(b)\ntorch.load(p)  # mllint-sec: ignore[LOAD003] -- trusted\n"
 
@@ -43,7 +43,7 @@ def test_parallel_and_cached_runs_are_byte_identical(tree, tmp_path, monkeypatch
 def test_cache_hit_skips_analysis(tree, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     report(tree, jobs=1, cache_dir=cache)
-    from mllint_sec.analyze import Analyzer
+    from mllint_sec.analysis.file_analyzer import Analyzer
 
     monkeypatch.setattr(Analyzer, "analyze", lambda *a, **k: pytest.fail("analysed despite the cache"))
     report(tree, jobs=1, cache_dir=cache)
@@ -78,7 +78,7 @@ def test_unwritable_cache_directory_only_costs_speed(tree, tmp_path):
 
 
 def test_cache_key_depends_on_content_rules_and_catalogue(tmp_path):
-    from mllint_sec.cache import ResultCache
+    from mllint_sec.engine.cache import ResultCache
 
     a = ResultCache(tmp_path, "catalogue-1")
     b = ResultCache(tmp_path, "catalogue-2")
@@ -89,7 +89,7 @@ def test_cache_key_depends_on_content_rules_and_catalogue(tmp_path):
 
 
 def test_xdg_cache_home_is_honoured(monkeypatch, tmp_path):
-    from mllint_sec.cache import default_directory
+    from mllint_sec.engine.cache import default_directory
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_directory() == tmp_path / "mllint-sec"
@@ -101,8 +101,8 @@ def test_a_changed_data_table_misses_the_cache(tree, tmp_path, monkeypatch):
     # model-sinks.toml and pickle-callables.toml shape results as much as the rule files do.
     import shutil
 
-    from mllint_sec.analyze import Analyzer
-    from mllint_sec.catalogue import catalogue_dir
+    from mllint_sec.analysis.file_analyzer import Analyzer
+    from mllint_sec.catalogue.loading import catalogue_dir
 
     cache = tmp_path / "cache"
     report(tree, jobs=1, cache_dir=cache)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mllint_sec.catalogue import CatalogueError, catalogue_dir, load_catalogue
+from mllint_sec.catalogue.loading import catalogue_dir, load_catalogue
+from mllint_sec.catalogue.model import CatalogueError
 
 RULE = "deserialization/torch-load-unsafe.toml"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import jsonschema
 
-from mllint_sec.cross_module import ModuleIndex
-from mllint_sec.discovery import Target
+from mllint_sec.analysis.cross_module import ModuleIndex
+from mllint_sec.core.file_kinds import Target
 
 REPO = Path(__file__).resolve().parent.parent
 SERVING = REPO / "fixtures" / "serving-app"
@@ -103,7 +103,7 @@ def test_module_index_resolves_relative_absolute_and_unique_suffixes(tmp_path):
 
 
 def test_a_failing_join_is_a_diagnostic_and_the_run_goes_on(scan, monkeypatch):
-    from mllint_sec import cross_module
+    from mllint_sec.analysis import cross_module
 
     def broken(self, caller, call):
         raise RuntimeError("boom")

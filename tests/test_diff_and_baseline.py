@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mllint_sec import baseline
-from mllint_sec.config import ConfigError
-from mllint_sec.runner import Options, run
+from mllint_sec.engine import baseline
+from mllint_sec.engine.config import ConfigError
+from mllint_sec.engine.runner import Options, run
 
 OLD = "import pickle, torch\n\ndef a(p):\n    return torch.load(p)\n"
 
@@ -69,7 +69,7 @@ def test_malformed_baseline_is_a_configuration_error(tmp_path, text):
 
 
 def test_files_added_since_base_are_new_in_full_even_when_binary(repo):
-    from mllint_sec import gitdiff
+    from mllint_sec.engine import gitdiff
 
     (repo / "model.pkl").write_bytes(b"\x80\x04\x95\x00binary\x00")
     git(repo, "add", "model.pkl")

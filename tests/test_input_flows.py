@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import time
 
-from mllint_sec.analyze import Analyzer
-from mllint_sec.catalogue import load_catalogue
+from mllint_sec.analysis.file_analyzer import Analyzer
+from mllint_sec.catalogue.loading import load_catalogue
 
 CATALOGUE = load_catalogue()
 ONLY_INPUT = Analyzer(CATALOGUE, frozenset({"INPUT001"}))

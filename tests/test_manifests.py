@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from mllint_sec import manifests
-from mllint_sec.manifests import (
+from mllint_sec.repo import manifests
+from mllint_sec.repo.manifests import (
     LOCK_FILES,
     Dependency,
     Problem,

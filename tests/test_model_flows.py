@@ -13,8 +13,8 @@ import textwrap
 
 import pytest
 
-from mllint_sec.analyze import Analyzer
-from mllint_sec.catalogue import load_catalogue
+from mllint_sec.analysis.file_analyzer import Analyzer
+from mllint_sec.catalogue.loading import load_catalogue
 
 CATALOGUE = load_catalogue()
 INPUT_RULES = frozenset({"INPUT001", "INPUT002", "INPUT003", "INPUT004"})

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mllint_sec.analyze import Analyzer
-from mllint_sec.catalogue import load_catalogue
+from mllint_sec.analysis.file_analyzer import Analyzer
+from mllint_sec.catalogue.loading import load_catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "fixtures" / "demo-ml-repo" / "notebooks" / "explore.ipynb"

@@ -8,7 +8,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from mllint_sec import positions
+from mllint_sec.python import positions
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "mllint_sec").glob("*.py")) + sorted((ROOT / "fixtures").rglob("*.py"))

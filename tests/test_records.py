@@ -13,8 +13,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mllint_sec import records
-from mllint_sec.records import (
+from mllint_sec.repo import records
+from mllint_sec.repo.records import (
     DeclaredOut,
     Import,
     LfsPatterns,

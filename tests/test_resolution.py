@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 
-from mllint_sec.analyze import Analyzer
-from mllint_sec.catalogue import load_catalogue
+from mllint_sec.analysis.file_analyzer import Analyzer
+from mllint_sec.catalogue.loading import load_catalogue
 
 CATALOGUE = load_catalogue()
 # Advisory rules report candidates that only a repository scan settles (see project.py).

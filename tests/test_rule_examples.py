@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from mllint_sec.analyze import Analyzer
-from mllint_sec.catalogue import load_catalogue
-from mllint_sec.runner import Options, run
+from mllint_sec.analysis.file_analyzer import Analyzer
+from mllint_sec.catalogue.loading import load_catalogue
+from mllint_sec.engine.runner import Options, run
 
 CATALOGUE = load_catalogue()
 ANALYZER = Analyzer(CATALOGUE, frozenset(CATALOGUE.rules))

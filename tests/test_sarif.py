@@ -13,9 +13,9 @@ import pytest
 import sarif_om as om
 
 from mllint_sec import __version__
-from mllint_sec.catalogue import load_catalogue
+from mllint_sec.catalogue.loading import load_catalogue
+from mllint_sec.engine.runner import Options, run
 from mllint_sec.report import sarif
-from mllint_sec.runner import Options, run
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "fixtures" / "demo-ml-repo"
@@ -428,8 +428,8 @@ def test_output_file_and_sarif_tools_reads_it(cli, tmp_path):
 
 
 def test_upload_size_limit_keeps_the_most_severe_and_says_so(tmp_path, monkeypatch):
+    from mllint_sec.engine.runner import Options, run
     from mllint_sec.report import sarif as sarif_module
-    from mllint_sec.runner import Options, run
 
     for i in range(30):
         (tmp_path / f"m{i}.py").write_text("import marshal, pickle\nmarshal.loads(b)\npickle.loads(b)\n")

@@ -8,9 +8,10 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from mllint_sec import analyze, slicing
-from mllint_sec.analyze import Analyzer
-from mllint_sec.catalogue import load_catalogue
+from mllint_sec.analysis import file_analyzer as analyze
+from mllint_sec.analysis.file_analyzer import Analyzer
+from mllint_sec.catalogue.loading import load_catalogue
+from mllint_sec.python import slicing
 
 CATALOGUE = load_catalogue()
 ANALYZER = Analyzer(CATALOGUE, frozenset(CATALOGUE.rules))

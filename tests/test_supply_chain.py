@@ -6,9 +6,9 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from mllint_sec import scopes, strings
-from mllint_sec.analyze import Analyzer
-from mllint_sec.catalogue import load_catalogue
+from mllint_sec.analysis.file_analyzer import Analyzer
+from mllint_sec.catalogue.loading import load_catalogue
+from mllint_sec.python import scopes, strings
 
 CATALOGUE = load_catalogue()
 ANALYZER = Analyzer(CATALOGUE, frozenset(CATALOGUE.rules))

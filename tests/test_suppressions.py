@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mllint_sec.catalogue import load_catalogue
+from mllint_sec.catalogue.loading import load_catalogue
 
 
 @pytest.fixture

@@ -1,5 +1,11 @@
 """Artifact scanning: what a pickle-based model or data file would import and call, read without loading it."""
 
-from .scan import ArtifactReport, ImportedCallable, Limits, Unscanned, scan_artifact
+from mllint_sec.artifacts.scan import (
+    ArtifactReport,
+    ImportedCallable,
+    Limits,
+    Unscanned,
+    scan_artifact,
+)
 
 __all__ = ["ArtifactReport", "ImportedCallable", "Limits", "Unscanned", "scan_artifact"]

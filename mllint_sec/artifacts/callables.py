@@ -16,7 +16,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-from ..catalogue import catalogue_dir
+from mllint_sec.catalogue.loading import catalogue_dir
 
 DANGEROUS = "dangerous"
 UNKNOWN = "unknown"

@@ -19,7 +19,7 @@ import zlib
 from dataclasses import dataclass, field
 from io import BytesIO
 
-from .pickle_ops import Budget, Import, scan_pickle
+from mllint_sec.artifacts.pickle_ops import Budget, Import, scan_pickle
 
 _MIB = 1 << 20
 

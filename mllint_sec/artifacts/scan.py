@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .callables import classify, parse_allow
-from .containers import Limits, unpack
+from mllint_sec.artifacts.callables import classify, parse_allow
+from mllint_sec.artifacts.containers import Limits, unpack
 
 __all__ = ["ArtifactReport", "ImportedCallable", "Limits", "Unscanned", "scan_artifact"]
 

@@ -7,8 +7,8 @@ annotation on the pull request's diff. Paths are relative to the repository root
 
 from __future__ import annotations
 
-from ..runner import RunResult
-from .sarif import _Sources, locate_repository
+from mllint_sec.engine.runner import RunResult
+from mllint_sec.report.sarif import _Sources, locate_repository
 
 COMMANDS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice", "note": "notice"}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from .. import __version__
-from ..catalogue import SEVERITIES
-from ..runner import RunResult
+from mllint_sec import __version__
+from mllint_sec.catalogue.model import SEVERITIES
+from mllint_sec.engine.runner import RunResult
 
 SCHEMA_VERSION = 1
 

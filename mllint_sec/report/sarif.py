@@ -35,10 +35,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import attr
 import sarif_om as om
 
-from .. import __version__
-from ..catalogue import Catalogue, Rule
-from ..findings import SEVERITY_RANK, WHOLE_FILE, Finding
-from ..runner import RunResult
+from mllint_sec import __version__
+from mllint_sec.catalogue.model import Catalogue, Rule
+from mllint_sec.core.finding import SEVERITY_RANK, WHOLE_FILE, Finding
+from mllint_sec.engine.runner import RunResult
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -343,7 +343,7 @@ def help_uri(rule: Rule) -> str:
 
 
 def reporting_descriptor(rule: Rule, catalogue: Catalogue) -> om.ReportingDescriptor:
-    from ..cli import render_docs  # the CLI module imports this one
+    from mllint_sec.cli import render_docs  # the CLI module imports this one
 
     docs = render_docs(rule, catalogue)
     rule_level = level(rule.severity)

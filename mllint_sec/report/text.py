@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..catalogue import SEVERITIES
-from ..runner import RunResult
+from mllint_sec.catalogue.model import SEVERITIES
+from mllint_sec.engine.runner import RunResult
 
 
 def render(result: RunResult, show_suppressed: bool = False) -> str:

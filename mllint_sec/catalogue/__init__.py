@@ -1,0 +1,1 @@
+"""The rule catalogue (rules/*.toml) as typed objects: the model, its loading and validation, the argument checks."""

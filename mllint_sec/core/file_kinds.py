@@ -1,0 +1,36 @@
+"""What each scanned file is analysed as, decided from its name (and, for artifacts, its first bytes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+SOURCE_SUFFIXES = (".py", ".ipynb")
+
+
+# What a target is analysed as: Python source, a dependency manifest, an artifact scanned
+# by content, a data or model file whose provenance is checked, a provenance record
+# (DVC files, model cards).
+SOURCE, MANIFEST, ARTIFACT, DATA, RECORD = "source", "manifest", "artifact", "data", "record"
+
+# Files whose format can carry pickles or other loadable code, scanned by content
+# (artifact_analysis.py). Any other file is an artifact too when its first bytes say so.
+ARTIFACT_SUFFIXES = (
+    ".pkl", ".pickle", ".p", ".pck", ".dill", ".joblib", ".sav", ".pt", ".pth", ".bin", ".ckpt", ".model",
+    ".npy", ".npz", ".mar", ".zip",
+)
+# Data and model files that cannot carry pickles: only their provenance is checked.
+DATA_SUFFIXES = (
+    ".csv", ".tsv", ".parquet", ".pq", ".feather", ".arrow", ".jsonl", ".avro", ".orc", ".tfrecord", ".tfrecords",
+    ".h5", ".hdf5", ".keras", ".onnx", ".safetensors", ".pb", ".tflite", ".gguf", ".ggml", ".msgpack", ".tar",
+    ".tgz", ".gz", ".xz", ".bz2", ".7z", ".lmdb",
+)
+# Among them, model formats: their provenance matters at any size.
+MODEL_SUFFIXES = (".keras", ".onnx", ".safetensors", ".pb", ".tflite", ".gguf", ".ggml", ".msgpack")
+
+
+@dataclass(frozen=True)
+class Target:
+    path: Path  # absolute
+    display: str  # relative to the scan root, POSIX separators
+    kind: str = SOURCE

@@ -1,0 +1,127 @@
+"""What one file tells the cross-module pass about request data (computed with the file's analysis).
+
+Per-file results are cached; a flow from one module into another needs facts about both.
+So a file that receives request data records, alongside its findings, a summary that
+cross_module.py joins across files without parsing them again:
+- `out_calls`: calls of functions defined outside the file that take request data: the
+  callee's qualified name, which argument, what the data is (source, level) and its path;
+- `returns`: module-level functions whose return value carries request data;
+- `fed`: qualified names of outside functions whose results reach a sink of this file
+  (only such a file is parsed again, if one of them returns request data).
+The summary travels as a finding of the internal rule findings.SUMMARY_ID, which the runner
+takes out before anything is reported. A file that only calls outside functions records
+`fed` alone.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from mllint_sec.flows.sinks import local_function, returns
+from mllint_sec.flows.taint import Flow, Taint
+from mllint_sec.python import resolve
+from mllint_sec.python.scopes import FileFacts, Scope
+
+MAX_CALLS = 64  # out_calls recorded per file
+_LIBRARIES = frozenset(sys.stdlib_module_names) | {
+    "numpy", "torch", "pandas", "tensorflow", "keras", "sklearn", "transformers", "PIL", "cv2", "requests",
+    "httpx", "flask", "fastapi", "starlette", "django", "gradio", "bentoml", "ray", "ts", "pydantic", "jsonschema",
+    "marshmallow", "scipy", "onnxruntime", "joblib", "boto3", "botocore", "werkzeug", "aiohttp", "uvicorn",
+}
+
+
+@dataclass
+class Summary:
+    out_calls: list[dict] = field(default_factory=list)  # "steps": list[Step] until located
+    returns: list[dict] = field(default_factory=list)
+    fed: list[str] = field(default_factory=list)
+
+    def nodes(self) -> list[cst.CSTNode]:
+        return [step.node for entry in (*self.out_calls, *self.returns) for step in entry["steps"]]
+
+
+class FedBy:
+    """A Taint hook that records the outside calls whose results a traced value comes from."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def returned(self, call: cst.Call, scope: Scope, use: str) -> Flow | None:
+        self.names.update(_outside_names(call, scope))
+        return None
+
+
+def summarize(facts: FileFacts, taint: Taint, fed: FedBy, uses: tuple[str, ...]) -> Summary:
+    """`uses`: the purposes to record calls and returns for (none: `fed` only)."""
+    summary = Summary(fed=sorted(fed.names))
+    if not uses:
+        return summary
+    for site in facts.calls:
+        if len(summary.out_calls) >= MAX_CALLS:
+            break
+        names = _outside_names(site.node, site.scope)
+        if not names:
+            continue
+        position = 0
+        for arg in site.node.args:
+            if arg.star:
+                continue
+            key: int | str = arg.keyword.value if arg.keyword is not None else position
+            position += arg.keyword is None
+            for use in uses:
+                flow = taint.flow_to(arg.value, site.scope, use)
+                if flow is not None:
+                    callee = cst.Module([]).code_for_node(site.node.func)
+                    entry = _entry(flow.then(arg.value, f"passed to `{callee}()`"), use)
+                    summary.out_calls.append({"callee": names, "arg": key, **entry})
+    for statement in facts.module.body:
+        if not isinstance(statement, cst.FunctionDef):
+            continue
+        inner = facts.function_scopes.get(id(statement))
+        for use in uses:
+            for value in returns(statement):
+                flow = taint.flow_to(value, inner, use)
+                if flow is not None:
+                    summary.returns.append({"function": statement.name.value, **_entry(flow, use)})
+                    break
+    return summary
+
+
+def located(summary: Summary, spans: dict) -> dict:
+    """The summary as plain data (steps as line/column dicts), for the cache."""
+
+    def steps(entry: dict) -> list[dict]:
+        out = []
+        for step in entry["steps"]:
+            span = spans.get(id(step.node))
+            if span is not None:
+                out.append({"line": span[0], "column": span[1] + 1, "end_line": span[2], "end_column": span[3] + 1,
+                            "message": step.text})
+        return out
+
+    return {
+        "out_calls": [{**e, "steps": steps(e)} for e in summary.out_calls],
+        "returns": [{**e, "steps": steps(e)} for e in summary.returns],
+        "fed": summary.fed,
+    }
+
+
+def _entry(flow: Flow, use: str) -> dict:
+    source = flow.source
+    return {"use": use, "level": flow.level, "why": flow.why, "scalar": source.scalar, "source": source.text,
+            "steps": list(flow.steps)}
+
+
+def _outside_names(call: cst.Call, scope: Scope) -> list[str]:
+    """Qualified names of a callee defined outside this file (not a library's)."""
+    if local_function(call.func, scope) is not None:
+        return []
+    names = []
+    for name in resolve.callee_targets(call.func, scope):
+        if isinstance(name, str) and (name.startswith(".") or name.split(".")[0] not in _LIBRARIES):
+            names.append(name)
+    return names
+

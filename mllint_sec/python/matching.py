@@ -1,0 +1,493 @@
+"""The one mechanism behind every call-pattern rule: catalogue data in, raw findings out.
+
+`MatchIndex` compiles the catalogue once into dictionaries keyed by qualified
+name; `match_file` looks every recorded call, class and assignment up in them.
+Adding a loader to a rule is a change to its TOML file, not to this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from mllint_sec.catalogue.model import (
+    ArgCheck,
+    CallMatch,
+    Catalogue,
+    EnvMatch,
+    Rule,
+    SubclassMatch,
+)
+from mllint_sec.python import resolve, strings
+from mllint_sec.python.resolve import UNKNOWN, Const, LocalClass, Partial, QName
+from mllint_sec.python.scopes import FileFacts, Scope, Site, children
+
+_ENV_SETTERS = {"os.environ.setdefault", "os.environ.__setitem__", "os.putenv"}
+_ENV_UPDATE = "os.environ.update"
+_REDUCE_METHODS = ("__reduce__", "__reduce_ex__")
+
+
+def _can_raise(function: cst.FunctionDef) -> bool:
+    stack: list[cst.CSTNode] = [function.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Raise):
+            return True
+        if not isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            stack.extend(children(node))  # libcst's `.children` runs a visitor: ~10x slower
+    return False
+
+
+@dataclass(frozen=True)
+class RawFinding:
+    rule: Rule
+    node: cst.CSTNode
+    statement: cst.CSTNode
+    message: str
+    extra: dict = field(default_factory=dict)  # facts the runner settles against the repository
+    site: Site | None = None  # the call, for rules that follow data into it (taint.py)
+    callee: str = ""  # its qualified name
+
+
+@dataclass
+class MatchIndex:
+    calls: dict[str, list[tuple[Rule, CallMatch]]] = field(default_factory=dict)
+    # `pkg.*.name` patterns: (prefix, suffix, rule, match), matched on qualified names.
+    wildcards: list[tuple[str, str, Rule, CallMatch]] = field(default_factory=list)
+    subclasses: dict[str, list[tuple[Rule, SubclassMatch]]] = field(default_factory=dict)
+    env: dict[str, list[tuple[Rule, EnvMatch]]] = field(default_factory=dict)
+    # Word tuples (every segment of a qualified name) whose presence lets a file contain a
+    # match at all (see prefilter.py).
+    words: frozenset[tuple[str, ...]] = frozenset()
+    env_names: frozenset[str] = frozenset()
+    last_words: frozenset[str] = frozenset()
+    reference_names: frozenset[str] = frozenset()
+
+    @classmethod
+    def build(cls, catalogue: Catalogue, rule_ids: set[str] | None = None) -> MatchIndex:
+        index = cls()
+        words: set[tuple[str, ...]] = set()
+        references: set[str] = set()
+        for rule in catalogue.rules.values():
+            if rule_ids is not None and rule.id not in rule_ids:
+                continue
+            for match in rule.calls:
+                for name in match.calls:
+                    if ".*." in name:
+                        prefix, suffix = name.split(".*.", 1)
+                        index.wildcards.append((prefix + ".", "." + suffix, rule, match))
+                    else:
+                        index.calls.setdefault(name, []).append((rule, match))
+                    words.add(_pair(name))
+                    if match.unconditional and name.rsplit(".", 1)[-1][:1].islower():
+                        references.add(name.rsplit(".", 1)[-1])
+            for match in rule.subclasses:
+                for name in match.bases:
+                    index.subclasses.setdefault(name, []).append((rule, match))
+                    words.add(_pair(name))
+            for match in rule.env:
+                for name in match.names:
+                    index.env.setdefault(name, []).append((rule, match))
+        index.words = frozenset(words)
+        index.last_words = frozenset(word[-1] for word in words)
+        index.env_names = frozenset(index.env)
+        index.reference_names = frozenset(references)
+        return index
+
+
+def _call_matches(index: MatchIndex, qualified: str) -> list[tuple[Rule, CallMatch]]:
+    found = list(index.calls.get(qualified, ()))
+    for prefix, suffix, rule, match in index.wildcards:
+        if qualified.startswith(prefix) and qualified.endswith(suffix) and len(qualified) > len(prefix) + len(suffix) - 1:
+            found.append((rule, match))
+    return found
+
+
+def _pair(qualified: str) -> tuple[str, ...]:
+    """The words any spelling of `qualified` must name: `torch.hub.list` needs `hub` as well
+    as `torch` and `list` (an import or an attribute), which keeps `list` from admitting
+    every file that imports torch."""
+    return tuple(dict.fromkeys(part for part in qualified.split(".") if part != "*"))
+
+
+@dataclass
+class _Arg:
+    keyword: str | None
+    star: str
+    value: cst.BaseExpression
+    node: cst.CSTNode
+    scope: Scope
+
+
+def _call_args(call: cst.Call, scope: Scope) -> list[_Arg]:
+    return [_Arg(a.keyword.value if a.keyword else None, a.star, a.value, a, scope) for a in call.args]
+
+
+def _find(args: list[_Arg], check: ArgCheck) -> tuple[str, cst.BaseExpression | None, Scope | None, cst.CSTNode | None]:
+    """('absent' | 'present' | 'unknown', the value, its scope, the node to report)."""
+    unknown_spread = False
+    positional = 0
+    for arg in args:
+        if arg.keyword in check.names:
+            return "present", arg.value, arg.scope, arg.node
+        if arg.star == "**":
+            literal = resolve.dict_literal(arg.value, arg.scope)
+            if literal is None:
+                unknown_spread = True
+                continue
+            found = _find_in_dict(literal, check.names, arg.scope)
+            if found is not None:
+                return "present", found, arg.scope, arg.node
+        elif arg.star == "*":
+            if check.position is not None and positional <= check.position:
+                unknown_spread = True
+            positional = 10**6
+        elif arg.keyword is None:
+            if check.position is not None and positional == check.position:
+                return "present", arg.value, arg.scope, arg.node
+            positional += 1
+    return ("unknown" if unknown_spread else "absent"), None, None, None
+
+
+def _find_in_dict(literal: cst.Dict | cst.Call, names: tuple[str, ...], scope: Scope) -> cst.BaseExpression | None:
+    if isinstance(literal, cst.Call):
+        for arg in literal.args:
+            if arg.keyword is not None and arg.keyword.value in names:
+                return arg.value
+        return None
+    for element in literal.elements:
+        if isinstance(element, cst.DictElement):
+            key = resolve.values(element.key, scope)
+            if len(key) == 1 and isinstance(key[0], Const) and key[0].value in names:
+                return element.value
+    return None
+
+
+# Checks that ask what a string looks like (strings.py), and what each answers per shape.
+_SHAPE_CHECKS = {
+    "hub-id": lambda shape, check: strings.hub_id(shape, check.safe),
+    "maybe-hub-id": lambda shape, check: strings.hub_id(shape, check.safe) is None,
+    "hf-hub-unpinned": lambda shape, check: strings.hf_hub_unpinned(shape),
+    "unpinned-ref": lambda shape, check: strings.unpinned_ref(shape),
+    "suffix": lambda shape, check: strings.has_suffix(shape, check.values),
+    "prefix": lambda shape, check: strings.has_prefix(shape, check.values),
+    "http": lambda shape, check: strings.plain_http(shape),
+    "unhashed-name": lambda shape, check: strings.unhashed_name(shape),
+    "not-commit": lambda shape, check: None if shape is None or shape.exact is None else not strings.is_commit(shape.exact),
+}
+
+
+def _fires(check: ArgCheck, state: str, expr, scope, deferred: bool) -> bool:
+    """Whether `check` reports this call (or, for a condition, holds). `deferred`: a partial,
+    whose absent args may come later."""
+    if state == "unknown" or (state == "absent" and deferred):
+        return check.unknown == "flag" and not deferred
+    kind = check.check
+    if state == "absent":
+        return kind in ("absent-or-falsy", "absent-or-truthy", "not-in", "not-commit")
+    if kind in _SHAPE_CHECKS:
+        answers = {_SHAPE_CHECKS[kind](shape, check) for shape in strings.shapes(expr, scope)}
+        return True in answers or (None in answers and check.unknown == "flag")
+    possible = resolve.values(expr, scope)
+    if kind == "present":
+        return not all(isinstance(v, Const) and v.value is None for v in possible)
+    if kind == "one-of":
+        return any(isinstance(v, Const) and v.value in check.values for v in possible) or (
+            UNKNOWN in possible and check.unknown == "flag"
+        )
+    if kind == "not-literal":
+        verdicts = {_is_literal_names(v) for v in possible}
+        if False in verdicts:
+            return True
+        return None in verdicts and check.unknown == "flag"
+    if kind == "not-in":
+        verdicts = {_is_safe_value(v, check.safe) for v in possible}
+        if False in verdicts:
+            return True
+        return None in verdicts and check.unknown == "flag"
+    truth = resolve.truth_of(possible)
+    if truth is None:
+        return check.unknown == "flag"
+    if kind == "absent-or-falsy":
+        return truth is False
+    if kind == "absent-or-truthy":
+        return truth is True
+    if kind == "truthy":
+        return truth is True
+    return truth is False  # falsy
+
+
+def _is_literal_names(value) -> bool | None:
+    """None/False/empty, or a literal sequence of strings: a reviewed list. True or computed: not."""
+    if value is UNKNOWN:
+        return None
+    if not isinstance(value, Const):
+        return False
+    if value.value is None or value.value is False:
+        return True
+    return isinstance(value.value, tuple) and all(isinstance(item, str) for item in value.value)
+
+
+def _is_safe_value(value, safe: tuple[str, ...]) -> bool | None:
+    if isinstance(value, QName):
+        return value.name in safe
+    if isinstance(value, LocalClass):
+        return any(base in safe for base in resolve.class_bases(value))
+    if isinstance(value, Const) and isinstance(value.value, str):
+        return value.value in safe
+    if value is UNKNOWN:
+        return None
+    return False
+
+
+def _holds(check: ArgCheck, args: list[_Arg], deferred: bool) -> bool:
+    state, expr, scope, _ = _find(args, check)
+    return _fires(check, state, expr, scope, deferred)
+
+
+def _local_candidates(match: CallMatch, args: list[_Arg]) -> list[str]:
+    """Hub ids this call may name that could also be a directory of the scanned repository.
+
+    Whether such a directory exists is a fact about the repository, not the file, so the
+    runner decides it (findings stay a pure function of the file, and cacheable).
+    """
+    found = []
+    for check in match.when:
+        if check.check == "hub-id":
+            state, expr, scope, _ = _find(args, check)
+            if state == "present":
+                found.extend(s.exact for s in strings.shapes(expr, scope) if s is not None and s.exact is not None)
+    return found
+
+
+def _evaluate(rule: Rule, match: CallMatch, callee: str, args: list[_Arg], report: cst.CSTNode, deferred: bool):
+    """(node, message, extra) when the call is unsafe, else None."""
+    if not all(_holds(check, args, deferred) for check in match.when):
+        return None
+    node, message = report, match.message
+    if match.args:
+        for check in match.args:
+            state, expr, scope, found = _find(args, check)
+            if _fires(check, state, expr, scope, deferred):
+                node, message = (found if state == "present" else report), check.message
+                break
+        else:
+            return None
+    for also in match.also:
+        if all(_holds(check, args, deferred) for check in also.when):
+            message += also.message
+    extra: dict = {}
+    candidates = _local_candidates(match, args)
+    if candidates:
+        extra["unless_exists"] = candidates
+    if match.package is not None:
+        extra["advisory_package"] = match.package
+    return node, message.format(callee=callee, subject=_subject(match, args)), extra
+
+
+def _subject(match: CallMatch, args: list[_Arg]) -> str:
+    """What the call fetches, for the message: `"org/name"` when it is a constant."""
+    for check in (*match.when, *match.args):
+        if check.check in _SHAPE_CHECKS:
+            state, expr, scope, _ = _find(args, check)
+            if state == "present":
+                exact = sorted({s.exact for s in strings.shapes(expr, scope) if s is not None and s.exact is not None})
+                if 0 < len(exact) <= 3:
+                    return " or ".join(f'"{e}"' for e in exact)
+            break
+    return "a repository"
+
+
+def _identifiers(node: cst.CSTNode) -> set[str]:
+    """Every Name and attribute name under `node`; not strings, comments or keyword-argument
+    names (`check_hash=False` mentions a hash but checks none)."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            found.add(current.value)
+        elif isinstance(current, cst.Arg):
+            stack.append(current.value)
+        else:
+            stack.extend(children(current))
+    return found
+
+
+class _FileMatcher:
+    def __init__(self, facts: FileFacts, index: MatchIndex):
+        self.facts = facts
+        self.index = index
+        self.found: list[RawFinding] = []
+        self.called_aliases: set[int] = set()
+        self.reported_partials: set[tuple[int, str]] = set()
+        self.identifiers: dict[int, set[str]] = {}
+
+    def add(self, rule: Rule, node: cst.CSTNode, statement: cst.CSTNode, message: str, extra=None, site=None,
+            callee: str = "") -> None:
+        self.found.append(RawFinding(rule, node, statement, message, extra or {}, site, callee))
+
+    def mentions(self, scope: Scope, words: tuple[str, ...]) -> bool:
+        """Whether the innermost enclosing function (or, at top level, the module) names one of `words`."""
+        while scope.parent is not None and scope.node is None:
+            scope = scope.parent
+        owner = scope.node if scope.node is not None else self.facts.module
+        names = self.identifiers.get(id(owner))
+        if names is None:
+            names = self.identifiers[id(owner)] = {n.lower() for n in _identifiers(owner)}
+        return any(word in name for name in names for word in words)
+
+    def run(self) -> list[RawFinding]:
+        # Partials first, so a call through an already-reported partial is not reported twice.
+        for site in self.facts.calls:
+            self.partial_creation(site)
+        for site in self.facts.calls:
+            self.call(site)
+        for site in self.facts.classes:
+            self.subclass(site)
+        for site in self.facts.subscript_assigns:
+            self.env_assign(site)
+        for site in self.facts.references:
+            self.reference(site)
+        return self.found
+
+    def call(self, site: Site) -> None:
+        call = site.node
+        assert isinstance(call, cst.Call)
+        via: list = []
+        targets = resolve.callee_targets(call.func, site.scope, via)
+        matched = False
+        for target in dict.fromkeys(targets):
+            if isinstance(target, Partial):
+                matched |= self.partial_call(site, target)
+            else:
+                matched |= self.direct_call(site, target, _call_args(call, site.scope), call, deferred=False)
+        if matched:
+            self.called_aliases.update(id(v) for v in via)
+        self.env_call(site, targets)
+
+    def partial_creation(self, site: Site) -> None:
+        """`functools.partial(loader, ...)`: check the arguments it binds, here."""
+        for partial in resolve.as_partial(site.node, site.scope):
+            args = _call_args(site.node, site.scope)[1:]
+            if self.direct_call(site, partial.target, args, site.node, deferred=True):
+                self.reported_partials.add((id(site.node), partial.target))
+
+    def direct_call(self, site: Site, callee: str, args: list[_Arg], report, deferred: bool) -> bool:
+        hit = False
+        matches = _call_matches(self.index, callee)
+        for rule, match in matches:
+            if deferred and match.unconditional:
+                hit = True  # reported as a value reference (the partial's first argument)
+                continue
+            outcome = _evaluate(rule, match, callee, args, report, deferred)
+            if outcome and not (match.unless_code_mentions and self.mentions(site.scope, match.unless_code_mentions)):
+                self.add(rule, outcome[0], site.statement, outcome[1], outcome[2], site, callee)
+                hit = True
+        return hit or (bool(matches) and not deferred)
+
+    def partial_call(self, site: Site, partial: Partial) -> bool:
+        if (id(partial.call), partial.target) in self.reported_partials:
+            return True
+        args = _call_args(partial.call, partial.scope)[1:] + _call_args(site.node, site.scope)
+        return self.direct_call(site, partial.target, args, site.node, deferred=False)
+
+    def subclass(self, site: Site) -> None:
+        node = site.node
+        assert isinstance(node, cst.ClassDef)
+        if not self.index.subclasses:
+            return
+        defined: set[str] | None = None
+        for base in node.bases:
+            for target in resolve.callee_targets(base.value, site.scope):
+                for rule, match in self.index.subclasses.get(target if isinstance(target, str) else "", ()):
+                    if defined is None:
+                        # An override counts only if it can refuse something: a `find_class` that ends
+                        # in `return super().find_class(module, name)` with no `raise` restricts nothing.
+                        defined = {
+                            stmt.name.value
+                            for stmt in node.body.body
+                            if isinstance(stmt, cst.FunctionDef) and _can_raise(stmt)
+                        }
+                    if not defined.intersection(match.unless_defines):
+                        self.add(rule, base.value, site.statement, match.message.format(callee=target))
+
+    def reference(self, site: Site) -> None:
+        if id(site.node) in self.facts.alias_values or site.scope.name in _REDUCE_METHODS:
+            # In __reduce__ a loader is the reconstructor of bytes the object itself
+            # produced; whoever unpickles the outer pickle already runs its callables.
+            return
+        for target in resolve.callee_targets(site.node, site.scope):
+            if not isinstance(target, str):
+                continue
+            for rule, match in _call_matches(self.index, target):
+                if match.unconditional:
+                    self.add(rule, site.node, site.statement, match.message.format(callee=target))
+
+    def uncalled_aliases(self) -> None:
+        for key, site in self.facts.alias_values.items():
+            if key in self.called_aliases:
+                continue
+            for target in resolve.callee_targets(site.node, site.scope):
+                if isinstance(target, str):
+                    for rule, match in _call_matches(self.index, target):
+                        if match.unconditional:
+                            self.add(rule, site.node, site.statement, match.message.format(callee=target))
+
+    # --- environment switches ------------------------------------------------
+    def env_assign(self, site: Site) -> None:
+        assign = site.node
+        assert isinstance(assign, cst.Assign)
+        for target in assign.targets:
+            sub = target.target
+            if not isinstance(sub, cst.Subscript) or len(sub.slice) != 1:
+                continue
+            if "os.environ" not in resolve.callee_targets(sub.value, site.scope):
+                continue
+            index = sub.slice[0].slice
+            if isinstance(index, cst.Index):
+                self.env_set(site, index.value, assign.value, site.scope, assign)
+
+    def env_call(self, site: Site, targets: list) -> None:
+        call = site.node
+        names = {t for t in targets if isinstance(t, str)}
+        args = call.args
+        setenv = isinstance(call.func, cst.Attribute) and call.func.attr.value == "setenv"  # pytest monkeypatch
+        if (names & _ENV_SETTERS or setenv) and len(args) >= 2 and not args[0].keyword and not args[1].keyword:
+            self.env_set(site, args[0].value, args[1].value, site.scope, call)
+        elif _ENV_UPDATE in names:
+            for arg in args:
+                if arg.keyword is not None:
+                    self.env_set(site, cst.SimpleString(repr(arg.keyword.value)), arg.value, site.scope, call)
+                elif not arg.star:
+                    literal = resolve.dict_literal(arg.value, site.scope)
+                    if isinstance(literal, cst.Dict):
+                        for element in literal.elements:
+                            if isinstance(element, cst.DictElement):
+                                self.env_set(site, element.key, element.value, site.scope, call)
+
+    def env_set(self, site: Site, key_expr, value_expr, scope: Scope, report) -> None:
+        for key in resolve.values(key_expr, scope):
+            if not isinstance(key, Const) or not isinstance(key.value, str):
+                continue
+            for rule, match in self.index.env.get(key.value, ()):
+                possible = resolve.values(value_expr, scope)
+                enabling = any(
+                    v is UNKNOWN or not isinstance(v, Const) or str(v.value).strip().lower() in match.enabling
+                    for v in possible
+                )
+                if enabling:
+                    self.add(rule, report, site.statement, match.message.format(callee=key.value))
+
+
+def match_file(facts: FileFacts, index: MatchIndex) -> list[RawFinding]:
+    matcher = _FileMatcher(facts, index)
+    matcher.run()
+    matcher.uncalled_aliases()
+    # One finding per rule and node: a call can be reached through several bindings.
+    unique: dict[tuple[str, int], RawFinding] = {}
+    for finding in matcher.found:
+        unique.setdefault((finding.rule.id, id(finding.node)), finding)
+    return list(unique.values())
+

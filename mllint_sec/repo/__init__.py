@@ -1,0 +1,1 @@
+"""Repository-level files: dependency manifests and lock files, provenance records (DVC, LFS, checksums, model cards), their rules."""
