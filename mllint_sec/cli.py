@@ -7,7 +7,6 @@ or configuration error (one line on stderr, never a traceback).
 from __future__ import annotations
 
 import sys
-import textwrap
 from pathlib import Path
 
 import click
@@ -18,6 +17,7 @@ from mllint_sec.catalogue.model import SEVERITIES, CatalogueError
 from mllint_sec.engine.config import ConfigError
 from mllint_sec.engine.runner import Options, run
 from mllint_sec.report import json_report, text
+from mllint_sec.report.rule_docs import render_docs
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -179,53 +179,6 @@ def explain(rule: str) -> None:
         _fail(f"unknown rule '{rule}' (see `mllint-sec rules`)")
         return
     click.echo(render_docs(found, catalogue))
-
-
-def render_docs(rule, catalogue) -> str:
-    """The rule's documentation as Markdown (also used for SARIF help)."""
-    docs = rule.docs
-    taxonomy = catalogue.taxonomy
-
-    def names(key: str, ids) -> str:
-        return ", ".join(f"{i} ({taxonomy[key][i]})" for i in ids) or "none"
-
-    parts = [
-        f"# {rule.id} {rule.name}",
-        "",
-        rule.summary,
-        "",
-        f"Severity: {rule.severity}. Precision: {rule.precision}. Family: {rule.family}.",
-        f"CWE: {names('cwe', rule.cwe)}",
-        f"MITRE ATLAS: {names('atlas', rule.atlas)}",
-        f"OWASP ML Top 10: {names('owasp_ml', rule.owasp_ml)}",
-        f"SDL practice: {rule.sdl}",
-        "",
-        "## What it does",
-        "",
-        docs["what"].strip(),
-        "",
-        "## Why it matters",
-        "",
-        docs["why"].strip(),
-        "",
-        "## Unsafe example",
-        "",
-        "```python",
-        docs["unsafe"].strip("\n"),
-        "```",
-        "",
-        "## Use instead",
-        "",
-        "```python",
-        docs["safe"].strip("\n"),
-        "```",
-    ]
-    if docs.get("known_limits"):
-        parts += ["", "## Known limits", "", docs["known_limits"].strip()]
-    parts += ["", "## Suppression", "", f"`# mllint-sec: ignore[{rule.id}] -- reason` on the reported line."]
-    parts += ["", "## References", ""] + [f"- {ref}" for ref in docs["references"]]
-    return "\n".join(textwrap.dedent(p) for p in parts) + "\n"
-
 
 if __name__ == "__main__":  # pragma: no cover
     main()

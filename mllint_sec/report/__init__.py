@@ -1,0 +1,1 @@
+"""Output formats (text, JSON, SARIF, GitHub annotations) and rule documentation rendering."""

@@ -39,6 +39,7 @@ from mllint_sec import __version__
 from mllint_sec.catalogue.model import Catalogue, Rule
 from mllint_sec.core.finding import SEVERITY_RANK, WHOLE_FILE, Finding
 from mllint_sec.engine.runner import RunResult
+from mllint_sec.report.rule_docs import render_docs
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -343,8 +344,6 @@ def help_uri(rule: Rule) -> str:
 
 
 def reporting_descriptor(rule: Rule, catalogue: Catalogue) -> om.ReportingDescriptor:
-    from mllint_sec.cli import render_docs  # the CLI module imports this one
-
     docs = render_docs(rule, catalogue)
     rule_level = level(rule.severity)
     properties: dict = {"tags": rule_tags(rule), "precision": rule.precision}
