@@ -13,10 +13,12 @@ import click
 
 from mllint_sec import __version__
 from mllint_sec.catalogue.loading import load_catalogue
-from mllint_sec.catalogue.model import SEVERITIES, CatalogueError
+from mllint_sec.catalogue.model import CatalogueError
+from mllint_sec.core.severity import Severity
 from mllint_sec.engine.config import ConfigError
 from mllint_sec.engine.runner import Options, run
-from mllint_sec.report import json_report, text
+from mllint_sec.report import text
+from mllint_sec.report.formats import FORMAT_MODULES, RenderOptions, format_named
 from mllint_sec.report.rule_docs import render_docs
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -60,10 +62,11 @@ def main() -> None:
 @click.option("--select", multiple=True, help="Only these rules: ids, id prefixes, family or rule names (comma-separated).")
 @click.option("--extend-select", multiple=True, help="Add these rules to the selection (how opt-in rules are enabled).")
 @click.option("--ignore", multiple=True, help="Skip these rules (added to the configuration's ignore list).")
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]), default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(list(FORMAT_MODULES)), default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--fail-on", type=click.Choice(SEVERITIES, case_sensitive=False), help="Lowest severity that fails the run [default: low].")
+@click.option("--fail-on", type=click.Choice([s.value for s in Severity], case_sensitive=False),
+              help="Lowest severity that fails the run [default: low].")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), help="Use this configuration file.")
 @click.option("--show-suppressed", is_flag=True, help="Also list suppressed findings in text output.")
 @click.option("--include-suppressed", is_flag=True, help="SARIF: also emit suppressed findings, marked with suppressions[].")
@@ -73,34 +76,27 @@ def main() -> None:
               help="Only report findings not recorded in this baseline (see `mllint-sec baseline`).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes to scan with [default: one per CPU].")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
+@click.option("--file-timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Analysis time per file; a file over it is reported (MLS001) and skipped. 0: no limit [default: 20].")
 @click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Result cache directory [default: $XDG_CACHE_HOME/mllint-sec].")
 def check(
     paths, select, extend_select, ignore, output_format, output, exit_zero, fail_on, config_file, show_suppressed,
-    include_suppressed, category, diff_base, baseline_file, jobs, no_cache, cache_dir,
+    include_suppressed, category, diff_base, baseline_file, jobs, no_cache, cache_dir, file_timeout,
 ) -> None:
     """Scan PATHS (default: the current directory) for ML security problems."""
     options = _options(paths, select, ignore, config_file, fail_on, jobs, no_cache, cache_dir)
     options.extend_select = _split(extend_select)
     options.diff_base = diff_base
     options.baseline = baseline_file
+    options.file_timeout = file_timeout
     try:
         result = run(options)
     except (ConfigError, CatalogueError) as exc:
         _fail(str(exc))
         return
-    if output_format == "json":
-        report = json_report.render(result)
-    elif output_format == "sarif":
-        from mllint_sec.report import sarif
-
-        report = sarif.render(result, category=category, include_suppressed=include_suppressed)
-    elif output_format == "github":
-        from mllint_sec.report import github
-
-        report = github.render(result)
-    else:
-        report = text.render(result, show_suppressed)
+    render_options = RenderOptions(show_suppressed=show_suppressed, include_suppressed=include_suppressed, category=category)
+    report = format_named(output_format).render(result, render_options)
     if output is not None:
         try:
             output.write_text(report, encoding="utf-8")

@@ -1,4 +1,9 @@
-"""scan_artifact on random and mutated input: never raises, never hangs, never errs internally."""
+"""scan_artifact on random and mutated input: never raises, never errs internally, and does bounded work.
+
+Bounded work is checked by behaviour, not by a clock: every walk draws on the opcode budget,
+so a scan given a tiny budget either finds exactly what the full scan finds or says that the
+budget ran out. A scan that could go on without drawing on it would fail that, not time out.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,6 @@ import gzip
 import io
 import os
 import pickle
-import time
 import zipfile
 
 import numpy as np
@@ -45,14 +49,15 @@ CORPUS = [pickle.dumps(_VALUE, protocol=p) for p in range(pickle.HIGHEST_PROTOCO
     gzip.compress(pickle.dumps(_VALUE, protocol=4)),
 ]
 LIMITS = Limits(max_opcodes=200_000, max_decompressed_bytes=8 << 20)
+TINY_BUDGET = Limits(max_opcodes=64, max_decompressed_bytes=8 << 20)
 
 
 def _check(data: bytes) -> None:
-    started = time.perf_counter()
     report = scan_artifact(data, LIMITS)
-    assert time.perf_counter() - started < 2.0
     assert not any(u.reason.startswith("scanner error") for u in report.unscanned), report.unscanned
     assert {c.verdict for c in report.callables} <= {"dangerous", "unknown", "allowed"}
+    bounded = scan_artifact(data, TINY_BUDGET)
+    assert bounded == report or "opcode budget exhausted" in {u.reason for u in bounded.unscanned}, bounded
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -12,6 +12,7 @@ import os
 import pickle
 import zipfile
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -128,6 +129,24 @@ def test_an_artifact_over_the_size_limit_is_reported_unread(scan, tmp_path, monk
     report, _ = scan(tmp_path, "--select", "ART", "--jobs", "1")
     (finding,) = report["findings"]
     assert finding["rule_id"] == "ART003" and "size limit" in finding["message"]
+
+
+def test_an_unreadable_artifact_is_reported_unread_not_as_a_parse_error(scan, tmp_path, monkeypatch):
+    """A read error leaves the artifact as unread as a size limit does: ART003, never a low MLS001.
+    Tests run as root, which reads any file, so the read itself is made to fail."""
+    (tmp_path / "model.pkl").write_bytes(ESTIMATOR)
+    read_bytes = Path.read_bytes
+
+    def denied(path: Path) -> bytes:
+        if path.name == "model.pkl":
+            raise PermissionError(13, "Permission denied", str(path))
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    report, _ = scan(tmp_path, "--no-cache", "--jobs", "1", "--select", "ART,MLS001")
+    assert [(f["rule_id"], f["path"]) for f in report["findings"]] == [("ART003", "model.pkl")]
+    assert "(cannot read: Permission denied)" in report["findings"][0]["message"]
+    assert report["problems"] == ["model.pkl: cannot read: Permission denied"]
 
 
 LFS = b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"a" * 64 + b"\nsize 1234\n"

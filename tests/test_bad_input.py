@@ -14,7 +14,7 @@ ANALYZER = Analyzer(CATALOGUE, frozenset(CATALOGUE.rules))
 
 
 def run(data: bytes):
-    return [(f.rule_id, f.line, f.message) for f in ANALYZER.analyze("f.py", data)]
+    return [(f.rule_id, f.line, f.message) for f in ANALYZER.analyze("f.py", data).findings]
 
 
 @pytest.mark.parametrize(

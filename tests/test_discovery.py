@@ -47,7 +47,6 @@ def repo(tmp_path, write):
 
 
 def test_git_ignored_files_are_not_scanned(scan, repo):
-    import git  # noqa: F401 - gitpython is a runtime dependency; without it .gitignore is not honoured
     report, _ = scan("--select", "LOAD003", repo)
     assert scanned_paths(report) == ["nested/kept.py", "src/untracked.py", "tracked.py"]
     assert report["summary"]["files_scanned"] == 3

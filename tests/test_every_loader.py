@@ -153,13 +153,13 @@ SAFE_CASES = [
 
 @pytest.mark.parametrize(("rule_id", "code"), UNSAFE_CASES)
 def test_unsafe_call_is_reported_in_every_spelling(rule_id, code):
-    found = [(f.rule_id, f.line) for f in ANALYZER.analyze("case.py", code.encode())]
+    found = [(f.rule_id, f.line) for f in ANALYZER.analyze("case.py", code.encode()).findings]
     assert (rule_id, code.count("\n")) in found
 
 
 @pytest.mark.parametrize(("rule_id", "signatures", "code"), SAFE_CASES)
 def test_safe_arguments_are_silent_in_every_spelling(rule_id, signatures, code):
-    found = [f for f in ANALYZER.analyze("case.py", code.encode()) if f.rule_id == rule_id]
+    found = [f for f in ANALYZER.analyze("case.py", code.encode()).findings if f.rule_id == rule_id]
     assert [f for f in found if any(s in f.message for s in signatures)] == []
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from mllint_sec.analysis.file_analyzer import Analyzer
 from mllint_sec.catalogue.loading import load_catalogue
@@ -13,7 +12,7 @@ ONLY_INPUT = Analyzer(CATALOGUE, frozenset({"INPUT001"}))
 
 
 def lines(code: str, analyzer=ONLY_INPUT) -> list[tuple[str, int]]:
-    return [(f.rule_id, f.line) for f in analyzer.analyze("app.py", code.encode())]
+    return [(f.rule_id, f.line) for f in analyzer.analyze("app.py", code.encode()).findings]
 
 
 def test_sink_rules_are_matched_but_not_reported_when_not_selected():
@@ -47,19 +46,20 @@ def test_flow_steps_are_located_source_first():
         "    raw = upload.read()\n"
         "    return pickle.loads(raw)\n"
     )
-    (finding,) = ONLY_INPUT.analyze("app.py", code.encode())
-    steps = finding.extra["flow"]
-    assert [s["line"] for s in steps] == [4, 4, 5, 6]
-    assert steps[0]["message"].startswith("request data enters here: Flask `request.files`")
-    assert (steps[0]["column"], steps[0]["end_column"]) == (14, 27)
+    (finding,) = ONLY_INPUT.analyze("app.py", code.encode()).findings
+    steps = finding.flow
+    assert [s.line for s in steps] == [4, 4, 5, 6]
+    assert steps[0].message.startswith("request data enters here: Flask `request.files`")
+    assert (steps[0].column, steps[0].end_column) == (14, 27)
 
 
-def test_rebinding_chains_stay_linear():
+def test_rebinding_chains_are_memoised():
+    # Each line's value comes from the previous `data` by two paths (both branches), so a trace
+    # that is not memoised per (expression, scope) would take some 2**200 steps: the test
+    # finishing at all is the check. (Speed is measured by bench/, never by a clock in a test.)
     body = "".join(f"    data = data.replace(b'{i}', b'') if data else data\n" for i in range(200))
     code = f"import pickle\nfrom flask import request\ndef view():\n    data = request.data\n{body}    return pickle.loads(data)\n"
-    start = time.perf_counter()
     assert lines(code) == [("INPUT001", 205)]
-    assert time.perf_counter() - start < 10
 
 
 def test_sarif_carries_the_code_flow(cli, write, tmp_path):

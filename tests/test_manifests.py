@@ -14,21 +14,15 @@ from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from mllint_sec.repo import manifests
-from mllint_sec.repo.manifests import (
-    LOCK_FILES,
-    Dependency,
-    Problem,
-    allows_any,
-    is_lock_file,
-    is_pinned,
-    manifest_kind,
-    parse_lock,
-    parse_manifest,
-    parse_pyproject,
-    parse_requirements,
-    parse_setup_cfg,
-)
+from mllint_sec.repo.manifests import manifest_kind, parse_manifest
+from mllint_sec.repo.manifests.lock_files import LOCK_FILES, is_lock_file, parse_lock
+from mllint_sec.repo.manifests.manifest import Dependency, Problem
+from mllint_sec.repo.manifests.pinning import is_pinned
+from mllint_sec.repo.manifests.pyproject import parse_pyproject
+from mllint_sec.repo.manifests.requirements_txt import parse_requirements
+from mllint_sec.repo.manifests.setup_cfg import parse_setup_cfg
+from mllint_sec.repo.manifests.toml_positions import TomlSpans
+from mllint_sec.repo.manifests.version_ranges import allows_any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -486,7 +480,7 @@ TRICKY_TOML = text('''
 
 
 def test_toml_spans_agree_with_tomllib():
-    spans = manifests._TomlSpans(TRICKY_TOML).spans
+    spans = TomlSpans(TRICKY_TOML).spans
     found = {}
 
     def strings(value, path):

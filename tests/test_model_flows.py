@@ -175,7 +175,7 @@ def handler_code(framework: str, sink: str, header: str = "") -> tuple[str, int]
 
 
 def findings(code: str, analyzer: Analyzer = ANALYZER):
-    return [f for f in analyzer.analyze("serve.py", code.encode()) if f.rule_id in INPUT_RULES]
+    return [f for f in analyzer.analyze("serve.py", code.encode()).findings if f.rule_id in INPUT_RULES]
 
 
 def rule_lines(code: str) -> list[tuple[str, int]]:
@@ -197,9 +197,9 @@ def test_each_framework_reaches_each_sink(framework, sink, use, rule, severity):
     found = [f for f in findings(code) if f.rule_id == rule or rule != "INPUT003"]
     assert [(f.rule_id, f.line) for f in found] == [(rule, line)], code
     assert found[0].severity == severity
-    flow = found[0].extra["flow"]
-    assert flow[0]["message"].startswith("request data enters here")
-    assert flow[-1]["line"] == line
+    flow = found[0].flow
+    assert flow[0].message.startswith("request data enters here")
+    assert flow[-1].line == line
 
 
 # --- validated forms stay silent ----------------------------------------------------------
@@ -516,7 +516,7 @@ def test_torchserve_self_model_set_in_initialize_is_a_model():
     """)
     found = findings(code)
     assert [f.rule_id for f in found] == ["INPUT002"]
-    assert any("preprocess" in step["message"] for step in found[0].extra["flow"])
+    assert any("preprocess" in step.message for step in found[0].flow)
 
 
 # --- flow --------------------------------------------------------------------------------
@@ -562,7 +562,7 @@ def test_flow_through_a_helper_of_the_same_file():
     """)
     found = findings(code)
     assert sorted(f.rule_id for f in found) == ["INPUT002", "INPUT002"]
-    messages = [s["message"] for f in found for s in f.extra["flow"]]
+    messages = [s.message for f in found for s in f.flow]
     assert any("passed to `score()` as `rows`" in m for m in messages)
     assert any("returned by `read_payload()`" in m for m in messages)
 

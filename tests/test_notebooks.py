@@ -31,9 +31,10 @@ def notebook(*cells: tuple[str, str], indent: int | None = 1, as_string: bool = 
 def located(data: bytes) -> list[tuple]:
     raw = data.decode().split("\n")
     out = []
-    for f in ANALYZER.analyze("nb.ipynb", data):
+    for f in ANALYZER.analyze("nb.ipynb", data).findings:
         text = raw[f.line - 1][f.column - 1:f.end_column - 1] if f.line == f.end_line else None
-        out.append((f.rule_id, f.extra.get("cell"), f.extra.get("cell_line"), f.suppressed, text))
+        cell, line = (f.cell.cell, f.cell.line) if f.cell is not None else (None, None)
+        out.append((f.rule_id, cell, line, f.suppressed, text))
     return sorted(out, key=lambda item: (item[1] or 0, item[2] or 0))
 
 
@@ -70,15 +71,15 @@ def test_one_string_sources_and_compact_json():
     ids=["bad-json", "cells-not-list", "not-object", "text", "cells-not-objects"],
 )
 def test_malformed_notebook_is_one_diagnostic(data):
-    [finding] = ANALYZER.analyze("nb.ipynb", data)
+    [finding] = ANALYZER.analyze("nb.ipynb", data).findings
     assert finding.rule_id == "MLS001" and "not a valid notebook" in finding.message
 
 
 def test_syntax_error_in_a_cell_points_at_the_cell():
     data = notebook(("markdown", "# title"), ("code", "import pickle\n"), ("code", "def f(:\n    pickle.loads(b)\n"))
-    [finding] = ANALYZER.analyze("nb.ipynb", data)
+    [finding] = ANALYZER.analyze("nb.ipynb", data).findings
     assert finding.rule_id == "MLS001"
-    assert (finding.extra["cell"], finding.extra["cell_line"]) == (3, 1)
+    assert (finding.cell.cell, finding.cell.line) == (3, 1)
 
 
 def test_notebooks_are_discovered(cli, tmp_path):

@@ -120,3 +120,29 @@ def test_fine_tuning_code_makes_base_model_required(scan, write, tmp_path):
     report, _ = scan(tmp_path, "--select", "PROV004")
     (finding,) = report["findings"]
     assert "`base_model`" in finding["message"] and "`datasets`" not in finding["message"]
+
+
+# An alias bomb: nine levels of nine aliases stand for 9**9 nodes.
+ALIAS_BOMB = "\n".join(
+    ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    + [f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]" for previous, name in zip("abcdefgh", "bcdefghi")]
+) + "\n"
+
+
+def test_yaml_refused_in_a_model_card_is_a_diagnostic_as_in_dvc_lock(scan, write, tmp_path):
+    """A front matter the YAML reader refuses may be a card that is never checked: it is reported
+    like a refused dvc.lock, and the scan goes on to the next card."""
+    write(tmp_path, {"dvc.lock": ALIAS_BOMB, "model/README.md": f"---\n{ALIAS_BOMB}---\n",
+                     "other/README.md": "---\nlicense: mit\ndatasets: []\n---\n"})
+    report, _ = scan(tmp_path, "--no-cache", "--select", "PROV004,MLS001")
+    refused = "YAML aliases standing for more than 100000 nodes are not read"
+    diagnostics = [(f["path"], f["line"], f["message"]) for f in report["findings"] if f["rule_id"] == "MLS001"]
+    assert diagnostics == [("dvc.lock", 1, refused), ("model/README.md", 2, refused)]
+    assert found(report, "PROV004") == [("other/README.md", 1)]
+
+
+def test_a_readme_whose_dashes_are_not_front_matter_is_not_a_diagnostic(scan, write, tmp_path):
+    """A README may open with a Markdown rule: YAML that does not parse there says nothing."""
+    write(tmp_path, {"README.md": "---\n# Title\n\nSome text: with a colon\n- and a list\n---\n"})
+    report, _ = scan(tmp_path, "--no-cache", "--select", "PROV004,MLS001")
+    assert report["findings"] == []

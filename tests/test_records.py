@@ -1,9 +1,8 @@
-"""Provenance records: LFS pointers and .gitattributes, DVC files, checksum manifests, model cards."""
+"""Provenance records: .gitattributes, DVC files, checksum manifests, model cards."""
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import textwrap
@@ -13,23 +12,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mllint_sec.repo import records
-from mllint_sec.repo.records import (
-    DeclaredOut,
-    Import,
-    LfsPatterns,
-    LfsPointer,
-    Output,
-    Problem,
-    checksum_manifest,
-    dvc_file,
-    dvc_lock,
-    dvc_yaml_outs,
-    gitattributes_lfs,
-    is_checksum_manifest,
-    lfs_pointer,
-    model_card,
-)
+from mllint_sec.repo.records import yaml_lines
+from mllint_sec.repo.records.checksums import checksum_manifest, is_checksum_manifest
+from mllint_sec.repo.records.dvc import DeclaredOut, dvc_file, dvc_lock, dvc_yaml_outs
+from mllint_sec.repo.records.gitattributes import LfsPatterns, gitattributes_lfs
+from mllint_sec.repo.records.model_card import model_card
+from mllint_sec.repo.records.record import Import, Output, Problem, Records
 
 SHA256 = "0123456789abcdef" * 4
 MD5 = "a304afb96060aad90176268345e10355"
@@ -52,60 +40,9 @@ def outputs(found) -> list[tuple]:
 def either_loader(request, monkeypatch):
     """Run a YAML test with libyaml's safe loader and with PyYAML's pure-Python one."""
     if request.param == "python":
-        monkeypatch.setattr(records, "_SafeLoader", yaml.SafeLoader)
+        monkeypatch.setattr(yaml_lines, "_SafeLoader", yaml.SafeLoader)
     elif not hasattr(yaml, "CSafeLoader"):  # pragma: no cover - PyYAML built without libyaml
         pytest.skip("PyYAML has no libyaml")
-
-
-# --------------------------------------------------------------------------------------
-# Git LFS pointers
-
-POINTER = f"version https://git-lfs.github.com/spec/v1\noid sha256:{SHA256}\nsize 12345\n".encode()
-
-
-def test_lfs_pointer_reads_oid_and_size():
-    assert lfs_pointer(POINTER) == LfsPointer(SHA256, 12345)
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        POINTER.replace(b"\n", b"\r\n"),  # a checkout with CRLF line ends
-        POINTER.rstrip(b"\n"),  # no final newline
-        POINTER.replace(b"oid", b"ext-0-foo sha256:" + SHA256.encode() + b"\noid"),  # an extension
-        POINTER.replace(b"git-lfs.github.com/spec/v1", b"hawser.github.com/spec/v1"),  # pre-release spec
-    ],
-    ids=["crlf", "no-final-newline", "extension", "hawser"],
-)
-def test_lfs_pointer_accepts_what_git_lfs_accepts(data):
-    assert lfs_pointer(data) == LfsPointer(SHA256, 12345)
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        b"",
-        POINTER.replace(b"spec/v1", b"spec/v2"),
-        POINTER.replace(b"version https", b"version  https"),
-        POINTER.replace(SHA256.encode(), SHA256[:-1].encode()),
-        POINTER.replace(SHA256.encode(), SHA256.upper().encode()),
-        POINTER.replace(b"sha256:", b"sha1:"),
-        POINTER.replace(b"size 12345", b"size -1"),
-        POINTER.replace(b"\nsize", b" \nsize"),  # git-lfs trims the whole text, not each line
-        POINTER.replace(b"size 12345", b"size 99999999999999999999"),
-        POINTER.replace(b"size 12345\n", b""),
-        POINTER + b"x-extra 1\n",
-        f"version https://git-lfs.github.com/spec/v1\nsize 12345\noid sha256:{SHA256}\n".encode(),
-        POINTER.replace(b"oid", b"ext-1-b sha256:x\next-0-a sha256:x\noid"),
-        POINTER + b"\n" * (1024 - len(POINTER)),  # 1024 bytes: too long to be a pointer
-        b"\x89PNG\r\n\x1a\n" + bytes(range(256)),
-    ],
-    ids=["empty", "wrong-version", "double-space", "short-oid", "uppercase-oid", "sha1-oid", "negative-size",
-         "trailing-space", "size-overflow", "no-size", "extra-key", "unsorted", "unsorted-extensions", "too-long",
-         "binary"],
-)
-def test_lfs_pointer_rejects(data):
-    assert lfs_pointer(data) is None
 
 
 # --------------------------------------------------------------------------------------
@@ -285,7 +222,7 @@ def test_dvc_add_file_dvc3_and_dvc2(either_loader):
           hash: md5
           path: data.xml
     """))
-    assert dvc3 == records.Records((Output("data/data.xml", MD5, "md5", False, "data/data.xml.dvc", 5),), ())
+    assert dvc3 == Records((Output("data/data.xml", MD5, "md5", False, "data/data.xml.dvc", 5),), ())
     # DVC 2 (no `hash: md5`) hashed text files with CRLF read as LF; a legacy file with `wdir`.
     dvc2 = dvc_file("data.xml.dvc", text(f"""
         md5: 301598c8348f8ac0c95abc6fc19da952
@@ -637,6 +574,23 @@ def test_very_deep_nesting_never_overflows(either_loader):
     assert len(dvc_lock("dvc.lock", "[" * 1200).problems) == 1
 
 
+@pytest.mark.parametrize(
+    "source",
+    ["a: &a [*a]\n", "x: " + "[" * 1200 + "]" * 1200 + "\n", "outs:\n" + f"- path: a.bin\n  md5: {MD5}\n" * 30_000],
+    ids=["recursive-alias", "deeper-than-libyaml-reads", "larger-than-1-mib"],
+)
+def test_yaml_refused_at_a_limit_is_told_apart_from_malformed_yaml(either_loader, source):
+    (problem,) = dvc_lock("dvc.lock", source).problems
+    assert problem.refused and not problem.message.startswith("malformed")
+    for malformed in ("a: [unclosed\n", "a:\n  <<: 1\n", "a: 1\nb: é\x01\n"):
+        assert not any(problem.refused for problem in dvc_lock("dvc.lock", malformed).problems)
+
+
+def test_yaml_nested_too_deeply_for_either_loader_reads_alike(either_loader):
+    assert [(p.line, p.message) for p in dvc_lock("dvc.lock", "[" * 1200 + "]" * 1200).problems] == [
+        (1, "YAML nested too deeply to read")]
+
+
 def test_unreadable_characters_are_located(either_loader):
     assert [(p.line, p.message) for p in dvc_lock("dvc.lock", "a: 1\nb: é\x01\n").problems] == [
         (2, "malformed YAML: unacceptable character U+0001")]
@@ -908,16 +862,7 @@ def test_random_text_never_raises(name, source, path):
     patterns = LfsPatterns.combine([gitattributes_lfs(name, source), gitattributes_lfs(".gitattributes", source)])
     patterns.matches(path)
     patterns.matches(f"a/{path}")
-    lfs_pointer(source.encode("utf-8", "surrogatepass"))
     is_checksum_manifest(source)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.binary(max_size=1100), st.integers(0, len(POINTER)))
-def test_random_and_spliced_bytes_give_valid_pointers_or_none(data, at):
-    for blob in (data, POINTER[:at] + data[:20] + POINTER[at:]):
-        pointer = lfs_pointer(blob)
-        assert pointer is None or (len(blob) < 1024 and re.fullmatch("[0-9a-f]{64}", pointer.oid) and pointer.size >= 0)
 
 
 def test_problem_orders_by_file_then_line():

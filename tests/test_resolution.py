@@ -18,7 +18,7 @@ ANALYZER = Analyzer(CATALOGUE, frozenset(r.id for r in CATALOGUE.rules.values() 
 
 
 def findings(code: str) -> list[tuple[str, int]]:
-    return sorted((f.rule_id, f.line) for f in ANALYZER.analyze("case.py", textwrap.dedent(code).encode()))
+    return sorted((f.rule_id, f.line) for f in ANALYZER.analyze("case.py", textwrap.dedent(code).encode()).findings)
 
 
 CASES = {

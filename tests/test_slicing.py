@@ -68,7 +68,7 @@ def test_findings_are_identical_with_and_without_slicing(monkeypatch):
     def run() -> list:
         out = []
         for path in SOURCES:
-            for f in ANALYZER.analyze(path.name, path.read_bytes()):
+            for f in ANALYZER.analyze(path.name, path.read_bytes()).findings:
                 out.append((path.name, f.rule_id, f.line, f.column, f.end_line, f.end_column, f.message))
         return out
 

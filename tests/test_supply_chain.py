@@ -85,12 +85,12 @@ def test_plain_http_needs_the_host():
 )
 def test_only_a_full_commit_pins(revision, pinned):
     code = f'from transformers import AutoModel\nAutoModel.from_pretrained("org/m", revision="{revision}")\n'
-    found = [f for f in ANALYZER.analyze("x.py", code.encode()) if f.rule_id == "SUP001"]
+    found = [f for f in ANALYZER.analyze("x.py", code.encode()).findings if f.rule_id == "SUP001"]
     assert (found == []) is pinned
 
 
 def messages(code: str, rule: str) -> list[str]:
-    return [f.message for f in ANALYZER.analyze("x.py", code.encode()) if f.rule_id == rule]
+    return [f.message for f in ANALYZER.analyze("x.py", code.encode()).findings if f.rule_id == rule]
 
 
 def test_remote_code_message_says_when_also_unpinned():

@@ -18,13 +18,15 @@ prefilter for request sources and import a scanned module are parsed for it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
 from mllint_sec.analysis.file_analyzer import Analyzer
 from mllint_sec.core.file_kinds import Target
 from mllint_sec.core.finding import Finding, normalise
+from mllint_sec.core.flow_step import FlowStep
+from mllint_sec.core.flow_summary import FlowSummary, OutCall
 from mllint_sec.core.suppressions import apply_line_comments
 from mllint_sec.flows import flow_findings as flows
 from mllint_sec.flows.sinks import INFERENCE, TRAINING, returns
@@ -97,16 +99,15 @@ class CrossModule:
         self.defines: dict[tuple[str, str], bool] = {}
         self.problems: list[str] = []
 
-    def findings(self, known: list[Finding], summaries: dict[str, dict]) -> list[Finding]:
+    def findings(self, known: list[Finding], summaries: dict[str, FlowSummary]) -> list[Finding]:
         """Join the files' flow summaries: data passed into other modules, and returned out of them."""
         found: list[Finding] = []
         for caller in sorted(summaries):
-            for call in summaries[caller].get("out_calls", ()):
+            for call in summaries[caller].out_calls:
                 found += self._guarded(caller, self._into, caller, call)
-        returning = {(path, entry["function"]) for path, summary in summaries.items()
-                     for entry in summary.get("returns", ())}
+        returning = {(path, entry.function) for path, summary in summaries.items() for entry in summary.returns}
         for caller in sorted(summaries):
-            places = [self._place(name, caller) for name in summaries[caller].get("fed", ())]
+            places = [self._place(name, caller) for name in summaries[caller].fed]
             if any(place is not None and (place[0].display, place[1]) in returning for place in places):
                 found += self._guarded(caller, self._out_of, caller)
         seen = {(f.rule_id, f.path, f.line, f.column) for f in known}
@@ -174,24 +175,24 @@ class CrossModule:
         return None
 
     # --- the two directions ------------------------------------------------------------------
-    def _into(self, caller: str, call: dict) -> list[Finding]:
+    def _into(self, caller: str, call: OutCall) -> list[Finding]:
         """Request data passed (per the caller's summary) to a function of another module."""
-        target = self._function(call["callee"], caller)
+        target = self._function(call.callee, caller)
         if target is None:
             return []
         callee, function = target
-        param = _parameter_named(function, call["arg"])
-        rules = [(r, m) for r, m in self.rules if flows.uses(m) == call["use"]]
+        param = _parameter_named(function, call.argument)
+        data = call.data
+        rules = [(r, m) for r, m in self.rules if flows.uses(m) == data.use]
         if param is None or not rules:
             return []
         taint = Taint(callee.facts)
         entry = f"arrives from {caller} as `{param}`"
-        taint.sources.injected[(id(function), param)] = Source(call["source"], call["level"], call["why"],
-                                                               call["scalar"], entry)
+        taint.sources.injected[(id(function), param)] = Source(data.source, data.level, data.why, data.scalar, entry)
         raw = flows.flow_findings(callee.facts, match_file(callee.facts, self.analyzer.index), rules, taint=taint)
-        keep = [r for r in raw if r.extra[flows.FLOW_NODES][0].text == entry]  # flows from what was passed in
-        prefix = [{**step, "path": caller} for step in call["steps"]]
-        prefix[-1:] = [{**prefix[-1], "message": f"{prefix[-1]['message']} in {callee.target.display}"}] if prefix else []
+        keep = [r for r in raw if r.steps[0].text == entry]  # flows from what was passed in
+        prefix = [replace(step, path=caller) for step in data.steps]
+        prefix[-1:] = [replace(prefix[-1], message=f"{prefix[-1].message} in {callee.target.display}")] if prefix else []
         return self._located(callee, keep, prefix)
 
     def _out_of(self, caller_display: str) -> list[Finding]:
@@ -201,16 +202,16 @@ class CrossModule:
             return []
         taint = Taint(caller.facts, foreign=_Returns(self, caller))
         raw = flows.flow_findings(caller.facts, match_file(caller.facts, self.analyzer.index), self.rules, taint=taint)
-        return self._located(caller, [r for r in raw if any(step.path for step in r.extra[flows.FLOW_NODES])])
+        return self._located(caller, [r for r in raw if any(step.path for step in r.steps)])
 
-    def _located(self, parsed: Parsed, raw, prefix: list[dict] | None = None) -> list[Finding]:
+    def _located(self, parsed: Parsed, raw: list[flows.FlowFinding], prefix: list[FlowStep] | None = None) -> list[Finding]:
         """Findings in `parsed`'s file; `prefix`: located steps in the caller's file, first."""
         if not raw:
             return []
         by_file: dict[str, list[cst.CSTNode]] = {parsed.target.display: []}
         for r in raw:
             by_file[parsed.target.display] += [r.node, r.statement]
-            for step in r.extra[flows.FLOW_NODES]:
+            for step in r.steps:
                 by_file.setdefault(step.path or parsed.target.display, []).append(step.node)
         spans: dict[str, dict] = {}
         for path, nodes in by_file.items():
@@ -226,14 +227,12 @@ class CrossModule:
                               lines[line - 1].rstrip() if line <= len(lines) else "", r.rule.severity,
                               statement_text=normalise(parsed.module.code_for_node(r.node)))
             located = list(prefix or [])
-            for step in r.extra[flows.FLOW_NODES]:
+            for step in r.steps:
                 path = step.path or parsed.target.display
                 span = (spans.get(path) or {}).get(id(step.node))
                 if span is not None:
-                    entry = {"line": span[0], "column": span[1] + 1, "end_line": span[2], "end_column": span[3] + 1,
-                             "message": step.text}
-                    located.append(entry if path == parsed.target.display else {**entry, "path": path})
-            finding.extra[flows.FLOW] = located
+                    located.append(FlowStep.at(span, step.text, None if path == parsed.target.display else path))
+            finding.flow = tuple(located)
             found.append(finding)
         return apply_line_comments(found, lines)
 

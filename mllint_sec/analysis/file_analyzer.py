@@ -1,4 +1,4 @@
-"""Analyse one Python file: bytes in, findings out.
+"""Analyse one Python file: bytes in, findings (and a flow summary) out.
 
 A pure function of (path, bytes, enabled rules), so results can be cached by
 content hash and files spread over processes. Steps, cheapest first:
@@ -8,19 +8,24 @@ one scope walk -> match -> positions of the reported nodes only -> suppressions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
 from mllint_sec.catalogue.model import Catalogue
-from mllint_sec.core.finding import SUMMARY_ID, Finding, normalise
+from mllint_sec.core.data_use import SINK_KINDS
+from mllint_sec.core.engine_rules import PARSE_ERROR, UNUSED_SUPPRESSION
+from mllint_sec.core.file_result import FileResult
+from mllint_sec.core.finding import Finding, normalise
+from mllint_sec.core.flow_step import FlowStep
+from mllint_sec.core.notebook_cell import NotebookCell
 from mllint_sec.core.suppressions import Suppression, covers, parse_comment
 from mllint_sec.flows import flow_findings as flows
 from mllint_sec.flows import sinks, sources
 from mllint_sec.flows import summary as flow_summary
 from mllint_sec.flows.taint import Taint
+from mllint_sec.python import budget, notebooks, positions, scopes, slicing
 from mllint_sec.python import decode as source
-from mllint_sec.python import notebooks, positions, scopes, slicing
 from mllint_sec.python.matching import MatchIndex, RawFinding, match_file
 from mllint_sec.python.prefilter import (
     SUPPRESSION_MARKER,
@@ -28,8 +33,6 @@ from mllint_sec.python.prefilter import (
     code_only_keeping_lines,
 )
 
-PARSE_ERROR = "MLS001"
-UNUSED_SUPPRESSION = "MLS002"
 PATHOLOGICAL_TIMEOUT = 5.0  # seconds for a file whose nesting looks hostile
 
 
@@ -40,6 +43,7 @@ class Analyzer:
     catalogue: Catalogue
     enabled: frozenset[str]
     summaries: bool = False  # add flow_summary.py's summary (the runner's cross-module pass wants it)
+    file_timeout: float | None = budget.DEFAULT_SECONDS  # seconds per file (python/budget.py); None or 0: no limit
 
     def __post_init__(self) -> None:
         # Flow rules (INPUT*) follow request data into the calls another family's rules report,
@@ -50,41 +54,51 @@ class Analyzer:
         matched = set(self.enabled) | {r.id for r in self.catalogue.rules.values() if r.family in sink_families}
         self.index = MatchIndex.build(self.catalogue, matched)
         groups = ()
-        if any(match.family in sinks.SINK_KINDS for _, match in self.flow_rules):
+        if any(match.family in SINK_KINDS for _, match in self.flow_rules):
             groups = (sources.PREFILTER_WORDS, sinks.tables().words())
         self.prefilter = Prefilter(self.index.words, self.index.env_names, groups)
         self.flow_uses = tuple(dict.fromkeys(flows.uses(match) for _, match in self.flow_rules))
 
-    def analyze(self, path: str, data: bytes) -> list[Finding]:
+    def analyze(self, path: str, data: bytes) -> FileResult:
         if path.endswith(".ipynb"):
             notebook = notebooks.to_python(data)
             if isinstance(notebook, source.ParseFailure):
-                return self.failure(path, notebook)
+                return FileResult(self.failure(path, notebook))
             lines = notebook.text.split("\n")
-            return [_on_notebook(f, notebook, lines) for f in self.analyze_text(path, notebook.text)]
+            result = self.analyze_text(path, notebook.text)
+            result.findings = [_on_notebook(f, notebook, lines) for f in result.findings]
+            return result
         text = source.decode(data)
         if isinstance(text, source.ParseFailure):
-            return self.failure(path, text)
+            return FileResult(self.failure(path, text))
         return self.analyze_text(path, text)
 
-    def analyze_text(self, path: str, text: str) -> list[Finding]:
+    def analyze_text(self, path: str, text: str) -> FileResult:
         summarize = self._summarizes(path, text)
         if not summarize and not self.prefilter.wants(text):
-            return []
+            return FileResult()
         code = code_only_keeping_lines(text)  # one blanked view for the nesting guard and the slicer
         arguments = (path, text, code, summarize)
-        if source.looks_pathological(text, code):
-            result, error = source.run_in_child(self._analyze_text, arguments, PATHOLOGICAL_TIMEOUT)
-        else:
-            result, error = source.run_guarded(self._analyze_text, *arguments)
+        with budget.deadline(self.file_timeout):
+            if source.looks_pathological(text, code):
+                limit = min(PATHOLOGICAL_TIMEOUT, budget.remaining())
+                result, error = source.run_in_child(self._analyze_text, arguments, limit)
+                if isinstance(error, TimeoutError) and limit < PATHOLOGICAL_TIMEOUT:
+                    error = budget.OverBudget(self.file_timeout)
+            else:
+                result, error = source.run_guarded(self._analyze_text, *arguments)
         if error is not None:
-            if isinstance(error, RecursionError):
+            if isinstance(error, budget.OverBudget):
+                failure = source.ParseFailure(f"not analysed: {error}")
+            elif isinstance(error, RecursionError):
                 failure = source.ParseFailure("expression nesting too deep to analyse")
             elif isinstance(error, TimeoutError):
                 failure = source.ParseFailure(f"expression nesting too deep to analyse: {error}")
             else:
                 failure = source.ParseFailure(f"internal error while analysing: {type(error).__name__}: {error}")
-            return self.failure(path, failure, text)
+            # How long an analysis takes depends on the machine and its load, not on the file.
+            timed_out = isinstance(error, (TimeoutError, budget.OverBudget))
+            return FileResult(self.failure(path, failure, text), cacheable=not timed_out)
         return result
 
     def failure(self, path: str, failure: source.ParseFailure, text: str = "", key: str = "parse-error") -> list[Finding]:
@@ -105,7 +119,7 @@ class Analyzer:
         """Whether this file gets a flow summary: it receives request data (cross-module flows)."""
         return self.summaries and bool(self.flow_rules) and path.endswith(".py") and sources.receives_requests(text)
 
-    def _analyze_text(self, path: str, text: str, code: str, summarize: bool) -> list[Finding]:
+    def _analyze_text(self, path: str, text: str, code: str, summarize: bool) -> FileResult:
         reduced = None
         if not summarize and not self.prefilter.wants_groups(text):  # a handler's flow may pass through any function
             reduced = slicing.reduce_source(text, self.index.last_words, self.index.env_names, code)
@@ -113,7 +127,7 @@ class Analyzer:
         if not isinstance(module, cst.Module):
             module = source.parse(text)  # nothing to reduce, or the reduced text did not parse
         if isinstance(module, source.ParseFailure):
-            return self.failure(path, module, text)
+            return FileResult(self.failure(path, module, text))
         facts = scopes.collect(module, self.index.reference_names)
         raw = match_file(facts, self.index)
         summary = None
@@ -128,9 +142,9 @@ class Analyzer:
         if SUPPRESSION_MARKER in text:
             comment_nodes = [c for c in scopes.comments(module) if SUPPRESSION_MARKER in c.value]
         if not raw and not comment_nodes and summary is None:
-            return []
+            return FileResult()
         targets = [f.node for f in raw] + [f.statement for f in raw] + comment_nodes
-        targets += [step.node for f in raw for step in f.extra.get(flows.FLOW_NODES, ())]
+        targets += [step.node for f in raw if isinstance(f, flows.FlowFinding) for step in f.steps]
         targets += summary.nodes() if summary is not None else []
         spans = positions.ranges(module, targets)
         lines = text.splitlines()
@@ -140,15 +154,10 @@ class Analyzer:
             line, column = spans[id(comment)][:2]
             suppressions.append(parse_comment(comment.value, line, column + 1))
         findings += self._apply_suppressions(path, findings, suppressions, lines, spans, raw)
-        if summary is not None:
-            summary_finding = Finding(SUMMARY_ID, path, 1, 1, 1, 1, "", "", "low")
-            summary_finding.extra["summary"] = flow_summary.located(summary, spans)
-            findings.append(summary_finding)
-        return findings
+        return FileResult(findings, flow_summary.located(summary, spans) if summary is not None else None)
 
     def _finding(self, path: str, module: cst.Module, raw: RawFinding, spans, lines: list[str]) -> Finding:
         start_line, start_col, end_line, end_col = spans[id(raw.node)]
-        statement_line = spans[id(raw.statement)][0] if id(raw.statement) in spans else start_line
         if isinstance(raw.statement, cst.SimpleStatementLine):
             code = "".join(module.code_for_node(small) for small in raw.statement.body)
         else:
@@ -156,20 +165,19 @@ class Analyzer:
         finding = Finding(
             raw.rule.id, path, start_line, start_col + 1, end_line, end_col + 1, raw.message,
             lines[start_line - 1].rstrip() if start_line <= len(lines) else "",
-            raw.rule.severity, statement_text=normalise(code),
+            raw.rule.severity, statement_text=normalise(code), unsettled=raw.unsettled,
         )
-        finding.extra["statement_line"] = statement_line
-        finding.extra.update(raw.extra)
-        if flows.FLOW_NODES in finding.extra:
-            finding.extra[flows.FLOW] = flows.located(finding.extra.pop(flows.FLOW_NODES), spans, finding)
+        if isinstance(raw, flows.FlowFinding):
+            finding.flow = flows.located(raw.steps, spans)
         return finding
 
     def _apply_suppressions(self, path, findings, suppressions: list[Suppression], lines, spans, raw) -> list[Finding]:
         by_line: dict[int, list[Suppression]] = {}
         for suppression in suppressions:
             by_line.setdefault(suppression.line, []).append(suppression)
-        for finding in findings:
-            for line in dict.fromkeys((finding.line, finding.extra.get("statement_line", finding.line))):
+        for finding, origin in zip(findings, raw, strict=True):
+            statement_line = spans[id(origin.statement)][0] if id(origin.statement) in spans else finding.line
+            for line in dict.fromkeys((finding.line, statement_line)):
                 for suppression in by_line.get(line, ()):
                     if covers(suppression, finding.rule_id):
                         finding.suppressed = True
@@ -209,16 +217,18 @@ def _on_notebook(finding: Finding, notebook: notebooks.NotebookSource, lines: li
     start, end = notebook.place(finding.line), notebook.place(finding.end_line)
     if start is None:
         return finding
-    finding.extra.update(cell=start.cell, cell_line=start.cell_line, cell_column=finding.column)
-    finding.extra.pop("statement_line", None)  # suppressions were applied on the cells' text
+    finding.cell = NotebookCell(start.cell, start.cell_line, finding.column)
     finding.column = notebooks.file_column(start, lines[finding.line - 1], finding.column)
     if end is not None:
         finding.end_column = notebooks.file_column(end, lines[finding.end_line - 1], finding.end_column)
         finding.end_line = end.file_line
     finding.line = start.file_line
-    for step in finding.extra.get(flows.FLOW, ()):
-        place = notebook.place(step["line"])
-        if place is not None:
-            step["column"] = notebooks.file_column(place, lines[step["line"] - 1], step["column"])
-            step["line"] = place.file_line
+    finding.flow = tuple(_step_on_notebook(step, notebook, lines) for step in finding.flow)
     return finding
+
+
+def _step_on_notebook(step: FlowStep, notebook: notebooks.NotebookSource, lines: list[str]) -> FlowStep:
+    place = notebook.place(step.line)
+    if place is None:
+        return step
+    return replace(step, line=place.file_line, column=notebooks.file_column(place, lines[step.line - 1], step.column))

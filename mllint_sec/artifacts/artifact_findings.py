@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from mllint_sec.artifacts import ArtifactReport, Limits, scan_artifact
 from mllint_sec.catalogue.model import ArtifactMatch, Catalogue, Rule
-from mllint_sec.core.finding import WHOLE_FILE, Finding
+from mllint_sec.core.finding import Finding
 
 LIMITS = Limits()
 MAX_LISTED = 5  # callables named in one message; the rest are counted
@@ -35,14 +35,19 @@ def artifact_findings(path: str, data: bytes, catalogue: Catalogue, enabled: fro
 def too_large(path: str, size: int, catalogue: Catalogue, enabled: frozenset[str]) -> list[Finding]:
     """A file over the size limit is reported as not scanned, without reading it."""
     reason = f"size limit: {size} bytes is over the {LIMITS.max_file_bytes} byte limit"
+    return _not_read(path, reason, "unscanned:size", catalogue, enabled)
+
+
+def cannot_read(path: str, error: str, catalogue: Catalogue, enabled: frozenset[str]) -> list[Finding]:
+    """A file the system would not read (`error`: its reason) is not scanned, like any unread part."""
+    return _not_read(path, f"cannot read: {error}", "unscanned:unreadable", catalogue, enabled)
+
+
+def _not_read(path: str, reason: str, key: str, catalogue: Catalogue, enabled: frozenset[str]) -> list[Finding]:
     return [
-        _finding(rule, path, match.message.format(reason=reason, count=1, kind="file"), "unscanned:size")
+        _finding(rule, path, match.message.format(reason=reason, count=1, kind="file"), key)
         for rule, match in _matches(catalogue, enabled) if match.verdict == "unscanned"
     ]
-
-
-def is_lfs_pointer(data: bytes) -> bool:
-    return scan_artifact(data[:1024], LIMITS).kind == "lfs-pointer" if len(data) < 1024 else False
 
 
 def _matches(catalogue: Catalogue, enabled: frozenset[str]) -> list[tuple[Rule, ArtifactMatch]]:
@@ -90,4 +95,4 @@ def _where(member: str, offset: int) -> str:
 def _finding(rule: Rule, path: str, message: str, key: str) -> Finding:
     # A binary file has no lines: the finding is the file, reported at 1:1 and marked so that
     # reports do not quote its bytes.
-    return Finding(rule.id, path, 1, 1, 1, 1, message, "", rule.severity, statement_text=key, extra={WHOLE_FILE: True})
+    return Finding(rule.id, path, 1, 1, 1, 1, message, "", rule.severity, statement_text=key, whole_file=True)

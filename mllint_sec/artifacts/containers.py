@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from io import BytesIO
 
 from mllint_sec.artifacts.pickle_ops import Budget, Import, scan_pickle
+from mllint_sec.core.lfs_pointer import lfs_pointer
 
 _MIB = 1 << 20
 
@@ -44,7 +45,6 @@ class Contents:
     unscanned: list[tuple[str, str]] = field(default_factory=list)  # (reason, member)
 
 
-_LFS_HEADER = b"version https://git-lfs.github.com/spec/v1\n"
 _TORCH_PICKLE = re.compile(r"(^|/)data\.pkl$")  # torch.save writes <archive>/data.pkl
 _PICKLE_NAME = re.compile(r"\.(pkl|pickle)$")  # such a member is held to be a pickle
 _MAX_NPY_HEADER = _MIB
@@ -54,7 +54,7 @@ _NPY_OBJECT = re.compile(r"[<>|=]?O\d*\Z")
 
 def sniff(data: bytes) -> str | None:
     """What the first bytes say the data is; None for protocol 0-1 pickles and everything else."""
-    if len(data) < 1024 and data.startswith(_LFS_HEADER) and b"\noid sha256:" in data and b"\nsize " in data:
+    if lfs_pointer(data) is not None:
         return "lfs-pointer"
     if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         return "zip"

@@ -12,14 +12,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+from mllint_sec.catalogue.argument_checks import ARGUMENT_CHECKS
 from mllint_sec.catalogue.model import (
-    ARG_CHECKS,
     ARTIFACT_VERDICTS,
-    FLOW_SINKS,
-    INPUT_LEVELS,
     PRECISIONS,
     PROVENANCE_CHECKS,
-    SEVERITIES,
     VERDICTS,
     Advisory,
     Also,
@@ -37,6 +34,9 @@ from mllint_sec.catalogue.model import (
     Rule,
     SubclassMatch,
 )
+from mllint_sec.core.data_use import SINK_KINDS
+from mllint_sec.core.input_level import InputLevel
+from mllint_sec.core.severity import Severity
 
 _ID_RE = re.compile(r"^[A-Z]+[0-9]{3}$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -105,14 +105,15 @@ def _parse_arg(where: str, table: dict[str, Any], needs_message: bool = True) ->
     f = _Fields(where, table)
     f.only({"name", "position", "check", "message", "unknown", "safe", "values"})
     check = f.get("check", str)
-    if check not in ARG_CHECKS:
-        raise f.fail(f"check '{check}' is not one of {', '.join(ARG_CHECKS)}")
+    known = ARGUMENT_CHECKS.get(check)
+    if known is None:
+        raise f.fail(f"check '{check}' is not one of {', '.join(ARGUMENT_CHECKS)}")
     unknown = f.get("unknown", str, required=False, default="pass")
     if unknown not in ("flag", "pass"):
         raise f.fail("unknown must be 'flag' or 'pass'")
-    safe = f.strings("safe", required=check == "not-in")
-    values = tuple(f.get("values", list, required=check in ("one-of", "suffix", "prefix"), default=[]))
-    if check in ("suffix", "prefix") and not all(isinstance(v, str) for v in values):
+    safe = f.strings("safe", required="safe" in known.needs)
+    values = tuple(f.get("values", list, required="values" in known.needs, default=[]))
+    if known.string_values and not all(isinstance(v, str) for v in values):
         raise f.fail(f"{check} values must be strings")
     raw_name = f.get("name", (str, list))
     names = (raw_name,) if isinstance(raw_name, str) else f.strings("name")
@@ -160,10 +161,10 @@ def _parse_match(where: str, table: dict[str, Any]):
     kind = kinds[0]
     if kind == "flows_into":
         f.only({"flows_into", "message", "inputs"})
-        inputs = tuple(f.get("inputs", list, required=False, default=list(INPUT_LEVELS)))
-        if not inputs or set(inputs) - set(INPUT_LEVELS):
-            raise f.fail(f"'inputs' must list some of {', '.join(INPUT_LEVELS)}")
-        return FlowMatch(f.get("flows_into", str), f.get("message", str), inputs)
+        inputs = tuple(f.get("inputs", list, required=False, default=list(InputLevel)))
+        if not inputs or set(inputs) - set(InputLevel):
+            raise f.fail(f"'inputs' must list some of {', '.join(InputLevel)}")
+        return FlowMatch(f.get("flows_into", str), f.get("message", str), tuple(InputLevel(i) for i in inputs))
     if kind == "provenance":
         f.only({"provenance", "message"})
         check = f.get("provenance", str)
@@ -235,8 +236,8 @@ def _parse_rule(path: Path, data: dict[str, Any], families: dict[str, Family], t
     if path.stem != name or path.parent.name != family:
         raise f.fail(f"file must be rules/{family}/{name}.toml")
     severity = f.get("severity", str)
-    if severity not in SEVERITIES:
-        raise f.fail(f"severity '{severity}' is not one of {', '.join(SEVERITIES)}")
+    if severity not in set(Severity):
+        raise f.fail(f"severity '{severity}' is not one of {', '.join(Severity)}")
     precision = f.get("precision", str)
     if precision not in PRECISIONS:
         raise f.fail(f"precision '{precision}' is not one of {', '.join(PRECISIONS)}")
@@ -257,8 +258,8 @@ def _parse_rule(path: Path, data: dict[str, Any], families: dict[str, Family], t
     for match in matches:
         if isinstance(match, CallMatch) and match.package is not None and match.package not in known_packages:
             raise f.fail(f"a match names package '{match.package}' but no [[advisory]] concerns it")
-        if isinstance(match, FlowMatch) and match.family not in families and match.family not in FLOW_SINKS:
-            raise f.fail(f"flows_into names neither a family nor a sink kind ({', '.join(FLOW_SINKS)}): '{match.family}'")
+        if isinstance(match, FlowMatch) and match.family not in families and match.family not in SINK_KINDS:
+            raise f.fail(f"flows_into names neither a family nor a sink kind ({', '.join(SINK_KINDS)}): '{match.family}'")
     examples = []
     for i, raw in enumerate(f.get("example", list, required=False, default=[])):
         ex = _Fields(f"{path} example[{i}]", raw)
@@ -275,7 +276,7 @@ def _parse_rule(path: Path, data: dict[str, Any], families: dict[str, Family], t
         id=rule_id,
         name=name,
         family=family,
-        severity=severity,
+        severity=Severity(severity),
         precision=precision,
         cwe=cwe,
         atlas=atlas,

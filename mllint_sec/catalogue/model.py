@@ -9,47 +9,14 @@ arguments make them safe or unsafe, the message) is data; the engine in
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover - exercised on 3.10 only
-    pass
+from mllint_sec.core.input_level import InputLevel
+from mllint_sec.core.severity import Severity
 
-SEVERITIES = ("critical", "high", "medium", "low", "note")
 PRECISIONS = ("very-high", "high", "medium", "low")
 VERDICTS = ("flag", "pass", "todo-flag", "todo-pass")
-
-# How an argument check decides that a call is unsafe.
-#   absent-or-falsy: unsafe unless the argument is given and truthy (torch weights_only)
-#   absent-or-truthy: holds unless the argument is given and falsy (keras safe_mode left on)
-#   truthy:          unsafe when the argument is given and truthy (numpy allow_pickle)
-#   falsy:           unsafe when the argument is given and falsy (keras safe_mode)
-#   present:         unsafe when the argument is given and not None (torch pickle_module)
-#   not-in:          unsafe unless the argument is given and one of `safe` (yaml Loader)
-#   not-literal:     unsafe when given as True or as anything but a literal list of
-#                    strings, i.e. computed at run time (skops trusted=)
-#   one-of:          unsafe when given as one of `values` (torch.hub trust_repo=True)
-#   not-commit:      unsafe unless given as a full 40-hex commit SHA (Hugging Face revision=)
-#   unpinned-ref:    unsafe when an "owner/repo[:ref]" string has no ref or a ref that is not
-#                    a 40-hex commit (torch.hub)
-#   hub-id:          holds when the value names a hub repository ("org/name"), not a local
-#                    path; `safe` lists names that are not downloads (datasets' "csv")
-#   maybe-hub-id:    holds when the value may name a hub repository or a local path and
-#                    nothing tells which (a command-line argument)
-#   hf-hub-unpinned: holds when the value is an "hf-hub:org/name" id (timm, open_clip) with
-#                    no "@<40-hex commit>" suffix
-#   suffix:          holds when the string's known tail ends with one of `values` (".pt")
-#   prefix:          holds when the string's known head starts with one of `values` ("https://")
-#   http:            holds when the value is a plain http:// URL to a non-local host
-#   unhashed-name:   unsafe when a URL's file name lacks torch's "-<sha256 prefix>." (check_hash)
-ARG_CHECKS = (
-    "absent-or-falsy", "absent-or-truthy", "truthy", "falsy", "present", "not-in", "not-literal", "one-of",
-    "not-commit", "unpinned-ref", "hub-id", "maybe-hub-id", "hf-hub-unpinned", "suffix", "prefix", "http",
-    "unhashed-name",
-)
 
 
 class CatalogueError(Exception):
@@ -60,9 +27,9 @@ class CatalogueError(Exception):
 class ArgCheck:
     names: tuple[str, ...]  # the parameter's keyword names (libraries disagree: `model_name`, `model_name_or_path`)
     position: int | None
-    check: str
+    check: str  # a name in argument_checks.ARGUMENT_CHECKS
     message: str
-    unknown: str  # "flag" or "pass": what an unresolvable value means
+    unknown: Literal["flag", "pass"]  # what an unresolvable value means
     safe: tuple[str, ...] = ()
     values: tuple[Any, ...] = ()  # one-of: the unsafe values; suffix: the suffixes
 
@@ -140,19 +107,15 @@ class ArtifactMatch:
     message: str
 
 
-FLOW_SINKS = ("model-inference", "model-training")  # sink kinds of sinks.py (rules/model-sinks.toml)
-INPUT_LEVELS = ("raw", "typed", "validated")  # how well a source bounds its data (input_types.py)
-
-
 @dataclass(frozen=True)
 class FlowMatch:
     """Request data (taint.py) reaching a call that a rule of family `family` reports, or a
-    model sink (FLOW_SINKS); `inputs`: the source levels that count; `message` may use
+    model sink (data_use.SINK_KINDS); `inputs`: the source levels that count; `message` may use
     {callee}, {source} and {why} (what is unbounded)."""
 
     family: str
     message: str
-    inputs: tuple[str, ...] = INPUT_LEVELS
+    inputs: tuple[InputLevel, ...] = tuple(InputLevel)
 
 
 PROVENANCE_CHECKS = ("untracked-artifact", "dvc-missing-hash", "dvc-missing-lock", "model-card-field")
@@ -192,7 +155,7 @@ class Rule:
     id: str
     name: str
     family: str
-    severity: str
+    severity: Severity
     precision: str
     cwe: tuple[str, ...]
     atlas: tuple[str, ...]

@@ -5,16 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mllint_sec.core.text_enum import TextEnum
+
 SOURCE_SUFFIXES = (".py", ".ipynb")
 
 
-# What a target is analysed as: Python source, a dependency manifest, an artifact scanned
-# by content, a data or model file whose provenance is checked, a provenance record
-# (DVC files, model cards).
-SOURCE, MANIFEST, ARTIFACT, DATA, RECORD = "source", "manifest", "artifact", "data", "record"
+class FileKind(TextEnum):
+    """What a target is analysed as."""
+
+    SOURCE = "source"  # Python source or a notebook
+    MANIFEST = "manifest"  # a dependency manifest
+    ARTIFACT = "artifact"  # scanned by content
+    DATA = "data"  # a data or model file whose provenance is checked
+    RECORD = "record"  # a provenance record (DVC files, model cards)
+
 
 # Files whose format can carry pickles or other loadable code, scanned by content
-# (artifact_analysis.py). Any other file is an artifact too when its first bytes say so.
+# (artifacts/). Any other file is an artifact too when its first bytes say so.
 ARTIFACT_SUFFIXES = (
     ".pkl", ".pickle", ".p", ".pck", ".dill", ".joblib", ".sav", ".pt", ".pth", ".bin", ".ckpt", ".model",
     ".npy", ".npz", ".mar", ".zip",
@@ -33,4 +40,4 @@ MODEL_SUFFIXES = (".keras", ".onnx", ".safetensors", ".pb", ".tflite", ".gguf", 
 class Target:
     path: Path  # absolute
     display: str  # relative to the scan root, POSIX separators
-    kind: str = SOURCE
+    kind: FileKind = FileKind.SOURCE

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-SUMMARY_ID = "~flow-summary"  # an internal finding carrying flow_summary.py's facts; never reported
-WHOLE_FILE = "whole_file"  # extra key: the finding is about a file as a whole (an artifact), not a line
-SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "note": 0}
+from mllint_sec.core.flow_step import FlowStep
+from mllint_sec.core.notebook_cell import NotebookCell
+from mllint_sec.core.severity import Severity
+from mllint_sec.core.unsettled import Unsettled
+
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -22,12 +24,15 @@ class Finding:
     end_column: int  # 1-based, one past the last character
     message: str
     snippet: str
-    severity: str
+    severity: Severity
     statement_text: str = ""  # normalised statement, the stable part of the fingerprint
     fingerprint: str = ""
     suppressed: bool = False
     suppression_reason: str | None = None
-    extra: dict = field(default_factory=dict)
+    whole_file: bool = False  # about a file as a whole (an artifact): reported at 1:1, its bytes never quoted
+    cell: NotebookCell | None = None  # in a notebook: the cell and its line, as Jupyter shows them
+    flow: tuple[FlowStep, ...] = ()  # flow rules: the path request data takes to the reported call, source first
+    unsettled: Unsettled | None = None  # for the repository stage to decide; None once it has
 
     def sort_key(self) -> tuple:
         return (self.path, self.line, self.column, self.rule_id, self.message)

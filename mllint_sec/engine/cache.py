@@ -1,11 +1,11 @@
-"""Per-file results cached by content: (file bytes, tool version, catalogue, enabled rules) -> findings.
+"""Per-file results cached by content: (file bytes, tool version, catalogue, enabled rules) -> FileResult.
 
 Entries are small JSON files (never pickle: a cache directory is just more
 untrusted input) under `$XDG_CACHE_HOME/mllint-sec` (or `~/.cache/mllint-sec`),
-sharded by the first two hex digits of the key. An entry that is unreadable,
-malformed or written for another key is ignored and rewritten, never trusted.
-Writes go to a temporary file and are renamed into place, so concurrent runs
-never see half an entry.
+sharded by the first two hex digits of the key. An entry holds the file's findings
+and its flow summary; one that is unreadable, malformed, of another format or
+written for another key is ignored and rewritten, never trusted. Writes go to a
+temporary file and are renamed into place, so concurrent runs never see half an entry.
 """
 
 from __future__ import annotations
@@ -14,14 +14,24 @@ import hashlib
 import json
 import os
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from mllint_sec import __version__
+from mllint_sec.core.data_use import DataUse
+from mllint_sec.core.file_result import FileResult
 from mllint_sec.core.finding import Finding
+from mllint_sec.core.flow_step import FlowStep
+from mllint_sec.core.flow_summary import CarriedData, FlowSummary, OutCall, TaintedReturn
+from mllint_sec.core.input_level import InputLevel
+from mllint_sec.core.notebook_cell import NotebookCell
+from mllint_sec.core.severity import Severity
+from mllint_sec.core.unsettled import Unsettled
 
-FORMAT = 1
-_FIELDS = ("rule_id", "line", "column", "end_line", "end_column", "message", "snippet", "severity",
-           "statement_text", "suppressed", "suppression_reason")
+# Part of every key: entries of another format are never even looked up.
+# 2: typed findings (whole_file, cell, flow, unsettled) and the flow summary beside them.
+FORMAT = 2
 
 
 def default_directory() -> Path:
@@ -53,32 +63,25 @@ class ResultCache:
     def _path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"
 
-    def get(self, key: str, path: str) -> list[Finding] | None:
+    def get(self, key: str, path: str) -> FileResult | None:
+        """The result stored for `key`, its findings placed at `path` (the same bytes may live anywhere)."""
         try:
             entry = json.loads(self._path(key).read_text(encoding="utf-8"))
             if entry.get("key") != key or entry.get("format") != FORMAT:
                 return None
-            findings = []
-            for item in entry["findings"]:
-                values = {name: item[name] for name in _FIELDS}
-                if not all(isinstance(values[n], int) for n in ("line", "column", "end_line", "end_column")):
-                    return None
-                extra = item.get("extra", {})
-                if not isinstance(extra, dict):
-                    return None
-                findings.append(Finding(path=path, extra=extra, **values))
-            return findings
+            findings = [_finding(item, path) for item in entry["findings"]]
+            summary = entry["summary"]
+            return FileResult(findings, None if summary is None else _summary(summary))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None  # missing, corrupt or foreign: recompute and overwrite
 
-    def put(self, key: str, findings: list[Finding]) -> None:
+    def put(self, key: str, result: FileResult) -> None:
         entry = {
             "format": FORMAT,
             "key": key,
-            "findings": [
-                {**{name: getattr(f, name) for name in _FIELDS}, "extra": f.extra}
-                for f in findings
-            ],
+            # The path and the fingerprint are the run's, not the content's.
+            "findings": [{k: v for k, v in asdict(f).items() if k not in ("path", "fingerprint")} for f in result.findings],
+            "summary": None if result.summary is None else asdict(result.summary),
         }
         target = self._path(key)
         try:
@@ -89,3 +92,81 @@ class ResultCache:
             os.replace(temporary, target)
         except OSError:
             pass  # a read-only or full cache directory only costs speed
+
+
+# --- reading an entry back, checking every type (TypeError or ValueError: not a valid entry) ---
+
+
+def _checked(value: Any, kind: type) -> Any:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else _checked(value, str)
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(_checked(item, str) for item in _checked(value, list))
+
+
+def _argument(value: Any) -> int | str:
+    return value if isinstance(value, str) else _checked(value, int)
+
+
+def _finding(item: dict, path: str) -> Finding:
+    cell, unsettled = item["cell"], item["unsettled"]
+    return Finding(
+        rule_id=_checked(item["rule_id"], str),
+        path=path,
+        line=_checked(item["line"], int),
+        column=_checked(item["column"], int),
+        end_line=_checked(item["end_line"], int),
+        end_column=_checked(item["end_column"], int),
+        message=_checked(item["message"], str),
+        snippet=_checked(item["snippet"], str),
+        severity=Severity(item["severity"]),
+        statement_text=_checked(item["statement_text"], str),
+        suppressed=_checked(item["suppressed"], bool),
+        suppression_reason=_optional_str(item["suppression_reason"]),
+        whole_file=_checked(item["whole_file"], bool),
+        cell=None if cell is None else NotebookCell(_checked(cell["cell"], int), _checked(cell["line"], int),
+                                                    _checked(cell["column"], int)),
+        flow=_steps(item["flow"]),
+        unsettled=None if unsettled is None else Unsettled(_strings(unsettled["hub_ids"]),
+                                                          _optional_str(unsettled["advisory_package"])),
+    )
+
+
+def _steps(value: Any) -> tuple[FlowStep, ...]:
+    return tuple(
+        FlowStep(_checked(step["line"], int), _checked(step["column"], int), _checked(step["end_line"], int),
+                 _checked(step["end_column"], int), _checked(step["message"], str), _optional_str(step["path"]))
+        for step in _checked(value, list)
+    )
+
+
+def _summary(item: dict) -> FlowSummary:
+    return FlowSummary(
+        out_calls=tuple(
+            OutCall(_strings(call["callee"]), _argument(call["argument"]), _carried(call["data"]))
+            for call in _checked(item["out_calls"], list)
+        ),
+        returns=tuple(
+            TaintedReturn(_checked(entry["function"], str), _carried(entry["data"]))
+            for entry in _checked(item["returns"], list)
+        ),
+        fed=_strings(item["fed"]),
+    )
+
+
+def _carried(item: dict) -> CarriedData:
+    return CarriedData(
+        use=DataUse(item["use"]),
+        level=InputLevel(item["level"]),
+        why=_checked(item["why"], str),
+        scalar=_checked(item["scalar"], bool),
+        source=_checked(item["source"], str),
+        steps=_steps(item["steps"]),
+    )

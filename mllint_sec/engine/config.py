@@ -1,6 +1,7 @@
 """`[tool.mllint-sec]` in pyproject.toml: found from the scanned path upward, validated strictly.
 
-Keys: select, extend-select, ignore, exclude, artifact-allow, provenance-min-bytes, extend-exclude, per-file-ignores, fail-on. An
+Keys: select, extend-select, ignore, exclude, artifact-allow, provenance-min-bytes, extend-exclude, per-file-ignores, fail-on,
+file-timeout. An
 unknown key, a wrong type or an unknown rule is a `ConfigError` (exit code 2),
 never silently ignored. Command-line flags override the file.
 """
@@ -14,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mllint_sec.catalogue.model import SEVERITIES, Catalogue
+from mllint_sec.catalogue.model import Catalogue
+from mllint_sec.core.severity import Severity
+from mllint_sec.python.budget import DEFAULT_SECONDS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -22,7 +25,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 SECTION = "mllint-sec"
-DEFAULT_FAIL_ON = "low"
+DEFAULT_FAIL_ON = Severity.LOW
 DEFAULT_PROVENANCE_MIN_BYTES = 1024 * 1024  # test fixtures and samples are smaller
 
 
@@ -42,11 +45,12 @@ class Config:
     artifact_allow: list[str] = field(default_factory=list)  # callables trusted in pickled artifacts (ART002)
     provenance_min_bytes: int = DEFAULT_PROVENANCE_MIN_BYTES  # smaller data files need no provenance record (PROV001)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
-    fail_on: str = DEFAULT_FAIL_ON
+    fail_on: Severity = DEFAULT_FAIL_ON
+    file_timeout: float = DEFAULT_SECONDS  # a file's analysis may take this long, then it is MLS001 (0: no limit)
 
 
 _LIST_KEYS = {"select", "extend-select", "ignore", "exclude", "extend-exclude", "artifact-allow"}
-_KEYS = _LIST_KEYS | {"per-file-ignores", "fail-on", "provenance-min-bytes"}
+_KEYS = _LIST_KEYS | {"per-file-ignores", "fail-on", "provenance-min-bytes", "file-timeout"}
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -117,6 +121,11 @@ def load_config(path: Path | None, catalogue: Catalogue, explicit: bool = False)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ConfigError(f"{where}: 'provenance-min-bytes' must be a non-negative integer")
         config.provenance_min_bytes = value
+    if "file-timeout" in section:
+        value = section["file-timeout"]
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < float("inf"):
+            raise ConfigError(f"{where}: 'file-timeout' must be a number of seconds (0: no limit)")
+        config.file_timeout = float(value)
     if "fail-on" in section:
         config.fail_on = check_severity(section["fail-on"], f"{where}: 'fail-on'")
     if "per-file-ignores" in section:
@@ -144,10 +153,10 @@ def _check_allow(entries: list[str], where: str) -> None:
         raise ConfigError(f"{where}: {exc}") from exc
 
 
-def check_severity(value: Any, where: str) -> str:
-    if not isinstance(value, str) or value.lower() not in SEVERITIES:
-        raise ConfigError(f"{where} must be one of {', '.join(SEVERITIES)}")
-    return value.lower()
+def check_severity(value: Any, where: str) -> Severity:
+    if not isinstance(value, str) or value.lower() not in set(Severity):
+        raise ConfigError(f"{where} must be one of {', '.join(Severity)}")
+    return Severity(value.lower())
 
 
 def resolve_tokens(tokens: list[str], catalogue: Catalogue, where: str) -> set[str]:

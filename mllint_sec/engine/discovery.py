@@ -5,7 +5,10 @@ Inside a git work tree the list comes from git itself (`ls-files --cached
 core.excludesFile behave exactly as git does. Outside git, a directory walk.
 Either way: default excludes, configured excludes, no symlinks (a symlink's
 target is scanned where it lives when it is inside the scanned tree; one that
-points outside is never followed).
+points outside is never followed). A file named on the command line (as
+pre-commit names every file of a commit) is scanned as what a directory scan
+would take it for, or as Python when its `#!` line runs Python; any other file
+is ignored.
 """
 
 from __future__ import annotations
@@ -15,17 +18,14 @@ import re
 from pathlib import Path
 
 from mllint_sec.core.file_kinds import (
-    ARTIFACT,
     ARTIFACT_SUFFIXES,
-    DATA,
     DATA_SUFFIXES,
-    MANIFEST,
-    RECORD,
-    SOURCE,
     SOURCE_SUFFIXES,
+    FileKind,
     Target,
 )
 from mllint_sec.engine.config import Config, PathPatterns
+from mllint_sec.engine.git import GitError, run_git
 
 DEFAULT_EXCLUDES = (
     ".git", ".hg", ".svn", ".venv", "venv", ".env", "env", "node_modules", "build", "dist",
@@ -39,21 +39,13 @@ _MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04", b"\
 
 def _git_files(directory: Path) -> list[Path] | None:
     """Files git would track under `directory`, or None when it is not in a work tree."""
-    try:
-        import git  # gitpython; imported lazily, it costs ~0.1 s
-    except ImportError:  # pragma: no cover - gitpython without a git binary
-        return None
     directory = directory.resolve()
     try:
-        repo = git.Repo(directory, search_parent_directories=True)
-        if repo.bare:
-            return None
-        output = repo.git.ls_files("-z", "--cached", "--others", "--exclude-standard", "--", str(directory))
-        top = Path(repo.working_tree_dir)
-    except Exception:  # noqa: BLE001 - not a repository, or git unusable: fall back to walking
+        output = run_git(directory, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    except GitError:  # not a work tree, or git unusable: fall back to walking
         return None
-    # ls-files prints paths relative to the current directory of the git process (the repo top).
-    return [top / item for item in output.split("\0") if item]
+    # ls-files lists the files under its working directory, relative to it.
+    return [directory / os.fsdecode(item) for item in output.split(b"\0") if item]
 
 
 def _walk(directory: Path, excluded) -> list[Path]:
@@ -106,8 +98,9 @@ class Discovery:
                 problems.append(f"{given}: symlink outside the scanned tree; not followed")
                 continue
             if given.is_file():
-                if not self.excluded(given):
-                    self._add(chosen, given, self.kind_of(given) or SOURCE)
+                kind = self.kind_of(given) or (FileKind.SOURCE if _python_script(given) else None)
+                if kind is not None and not self.excluded(given):
+                    self._add(chosen, given, kind)
                 continue
             if not given.is_dir():
                 problems.append(f"{given}: no such file or directory")
@@ -119,19 +112,19 @@ class Discovery:
                         self._add(chosen, path, kind)
         return [chosen[key] for key in sorted(chosen)], problems
 
-    def kind_of(self, path: Path) -> str | None:
-        """SOURCE, MANIFEST, ARTIFACT, DATA or RECORD, or None for a file no rule reads."""
+    def kind_of(self, path: Path) -> FileKind | None:
+        """What the file is analysed as, or None for a file no rule reads."""
         if path.suffix in self.suffixes:
-            return SOURCE
+            return FileKind.SOURCE
         if is_manifest(self, path):
-            return MANIFEST
+            return FileKind.MANIFEST
         suffix = path.suffix.lower()
         if suffix in ARTIFACT_SUFFIXES or _has_magic(path):
-            return ARTIFACT
+            return FileKind.ARTIFACT
         if suffix in DATA_SUFFIXES:
-            return DATA
+            return FileKind.DATA
         if suffix == ".dvc" or path.name.lower() in _RECORD_NAMES:
-            return RECORD
+            return FileKind.RECORD
         return None
 
     def repository_files(self) -> list[Target]:
@@ -169,6 +162,16 @@ _MANIFEST_SUFFIXES = (".txt", ".in", ".toml", ".cfg")
 
 # A protocol 0-1 pickle has no magic number; most start by importing a callable (GLOBAL).
 _TEXT_PICKLE = re.compile(rb"c[A-Za-z_][\w.]*\n[A-Za-z_][\w.]*\n")
+
+
+def _python_script(path: Path) -> bool:
+    """A script whose `#!` line runs Python (`bin/train`): what pre-commit's `python` type also passes."""
+    try:
+        with path.open("rb") as handle:
+            first_line = handle.readline(256)
+    except OSError:
+        return False
+    return first_line.startswith(b"#!") and b"python" in first_line
 
 
 def _has_magic(path: Path) -> bool:

@@ -11,13 +11,12 @@ from pathlib import Path
 
 from mllint_sec.catalogue.loading import catalogue_dir, load_catalogue
 from mllint_sec.catalogue.model import Catalogue
-from mllint_sec.core.file_kinds import ARTIFACT, DATA, MANIFEST, RECORD, SOURCE
-from mllint_sec.core.finding import (
-    SEVERITY_RANK,
-    SUMMARY_ID,
-    Finding,
-    assign_fingerprints,
-)
+from mllint_sec.core.engine_rules import PARSE_ERROR
+from mllint_sec.core.file_kinds import FileKind
+from mllint_sec.core.file_result import FileResult
+from mllint_sec.core.finding import Finding, assign_fingerprints
+from mllint_sec.core.lfs_pointer import is_lfs_pointer_file
+from mllint_sec.core.severity import Severity
 from mllint_sec.engine import baseline as baselines
 from mllint_sec.engine import cache as result_cache
 from mllint_sec.engine import gitdiff
@@ -32,6 +31,8 @@ from mllint_sec.engine.config import (
 )
 from mllint_sec.engine.discovery import Discovery
 from mllint_sec.engine.repository import Project
+from mllint_sec.engine.repository_checks import RepositoryScan, run_repository_checks
+from mllint_sec.python.budget import DEFAULT_SECONDS
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Options:
     cache_dir: Path | None = None
     diff_base: str | None = None  # report only lines changed since this git revision
     baseline: Path | None = None  # report only findings whose fingerprint it does not list
+    file_timeout: float | None = None  # seconds per file; None: the configuration's
 
 
 @dataclass
@@ -55,7 +57,7 @@ class RunResult:
     findings: list[Finding]
     files_scanned: int
     problems: list[str]
-    fail_on: str
+    fail_on: Severity
     enabled: frozenset[str]
     scan_root: Path  # display paths are relative to it
     not_scanned: list[str] = field(default_factory=list)  # artifacts left unread on purpose (Git LFS pointers)
@@ -65,8 +67,7 @@ class RunResult:
         return [f for f in self.findings if not f.suppressed]
 
     def failing(self) -> list[Finding]:
-        threshold = SEVERITY_RANK[self.fail_on]
-        return [f for f in self.active if SEVERITY_RANK[f.severity] >= threshold]
+        return [f for f in self.active if f.severity.rank >= self.fail_on.rank]
 
 
 def scan_root_of(paths: list[Path]) -> Path:
@@ -111,13 +112,11 @@ def run(options: Options) -> RunResult:
         for pattern, tokens in config.per_file_ignores.items()
     ]
     rules_for = {t.display: enabled - _per_file_ignored(ignores, discovery, t.path) for t in targets}
-    manifest_targets = [(t, rules_for[t.display]) for t in targets if t.kind == MANIFEST]
-    lfs_pointers = [t.display for t in targets if t.kind == ARTIFACT and _is_lfs_pointer(t.path)]
+    lfs_pointers = [t.display for t in targets if t.kind == FileKind.ARTIFACT and is_lfs_pointer_file(t.path)]
     work = [
         (str(t.path), t.display, rules_for[t.display], t.kind)
-        for t in targets if t.kind in (SOURCE, ARTIFACT) and t.display not in lfs_pointers
+        for t in targets if t.kind in (FileKind.SOURCE, FileKind.ARTIFACT) and t.display not in lfs_pointers
     ]
-    record_targets = [(t, rules_for[t.display]) for t in targets if t.kind in (ARTIFACT, DATA, RECORD)]
     cache = None
     if options.use_cache:
         # The rule files and the data tables beside them (model sinks, pickle callables) shape results.
@@ -126,17 +125,15 @@ def run(options: Options) -> RunResult:
         directory = options.cache_dir or result_cache.default_directory()
         cache = result_cache.ResultCache(directory, result_cache.catalogue_digest(rule_paths))
     jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)
-    findings, read_problems = _analyze_all(work, catalogue, cache, jobs, tuple(config.artifact_allow))
+    file_timeout = options.file_timeout if options.file_timeout is not None else config.file_timeout
+    results, read_problems = _analyze_all(work, catalogue, cache, jobs, tuple(config.artifact_allow), file_timeout)
     problems.extend(read_problems)
-    summaries = {f.path: f.extra["summary"] for f in findings if f.rule_id == SUMMARY_ID}
-    findings = [f for f in findings if f.rule_id != SUMMARY_ID]
     project = Project(discovery, catalogue)
-    findings = project.settle(findings) + project.manifest_findings(manifest_targets)
-    findings += project.provenance_findings(record_targets, config.provenance_min_bytes)
-    sources = [(t, rules_for[t.display]) for t in targets if t.kind == SOURCE and t.display.endswith(".py")]
-    crossing, cross_problems = project.cross_module_findings(sources, findings, summaries)
-    findings += crossing
-    problems.extend(cross_problems)
+    findings = project.settle([f for result in results.values() for f in result.findings])
+    summaries = {path: result.summary for path, result in results.items() if result.summary is not None}
+    scan = RepositoryScan(project, [(t, rules_for[t.display]) for t in targets], summaries, config.provenance_min_bytes)
+    findings, check_problems = run_repository_checks(scan, findings)
+    problems.extend(check_problems)
     findings.sort(key=Finding.sort_key)
     assign_fingerprints(findings)  # over whole files, before any filtering, so they stay stable
     if changed is not None:
@@ -147,21 +144,9 @@ def run(options: Options) -> RunResult:
     return RunResult(catalogue, findings, len(targets), problems, fail_on, enabled, scan_root, lfs_pointers)
 
 
-def _is_lfs_pointer(path: Path) -> bool:
-    """A Git LFS pointer: the artifact's content is not checked out, its oid is its provenance."""
-    from mllint_sec.artifacts.artifact_findings import is_lfs_pointer
-
-    try:
-        if path.stat().st_size >= 1024:
-            return False
-        return is_lfs_pointer(path.read_bytes())
-    except OSError:
-        return False
-
-
-def _too_large(path: str, kind: str) -> int | None:
+def _too_large(path: str, kind: FileKind) -> int | None:
     """An artifact's size when it is over the scan limit (it is then never read whole)."""
-    if kind != ARTIFACT:
+    if kind != FileKind.ARTIFACT:
         return None
     from mllint_sec.artifacts import artifact_findings as artifact_analysis
 
@@ -172,7 +157,7 @@ def _too_large(path: str, kind: str) -> int | None:
 def _on_changed_line(finding: Finding, lines: set[int] | None) -> bool:
     if lines is gitdiff.ALL_LINES:
         return True
-    return finding.line in lines or finding.rule_id == "MLS001"  # a file that no longer parses
+    return finding.line in lines or finding.rule_id == PARSE_ERROR  # a file that no longer parses
 
 
 # Below this many files a process pool costs more than it saves.
@@ -181,13 +166,15 @@ _CHUNK = 16
 _STATE: dict = {}  # set before forking: workers inherit the catalogue and cache instead of unpickling them
 
 
-def _analyze_all(work, catalogue: Catalogue, cache, jobs: int, allow: tuple[str, ...] = ()) -> tuple[list[Finding], list[str]]:
-    """Answer from the cache what it holds, then analyse the rest, in a process pool when there are many.
+def _analyze_all(work, catalogue: Catalogue, cache, jobs: int, allow: tuple[str, ...] = (),
+                 file_timeout: float = DEFAULT_SECONDS) -> tuple[dict[str, FileResult], list[str]]:
+    """Each file's result, by display path, and the problems met reading files. The cache
+    answers what it holds; the rest is analysed, in a process pool when there are many.
 
     The analyzer (and libcst, 0.3 s to import) is loaded only when some file misses the cache.
     """
-    _STATE.update(catalogue=catalogue, cache=cache, analyzers={}, allow=allow)
-    findings: list[Finding] = []
+    _STATE.update(catalogue=catalogue, cache=cache, analyzers={}, allow=allow, file_timeout=file_timeout)
+    results: dict[str, FileResult] = {}
     problems: list[str] = []
     misses = []
     for item in work:
@@ -195,9 +182,9 @@ def _analyze_all(work, catalogue: Catalogue, cache, jobs: int, allow: tuple[str,
         if cached is None:
             misses.append(item)
         else:
-            findings.extend(cached)
+            results[item[1]] = cached
     if not misses:
-        return findings, problems
+        return results, problems
     from mllint_sec.analysis.file_analyzer import Analyzer  # noqa: F401 - imported before forking, so workers inherit it
 
     # libcst trees are acyclic (frozen dataclasses without parent links), so reference
@@ -209,24 +196,25 @@ def _analyze_all(work, catalogue: Catalogue, cache, jobs: int, allow: tuple[str,
         if jobs > 1 and len(misses) >= PARALLEL_MIN_FILES and "fork" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-                results = list(pool.map(_scan_chunk, chunks))
+                chunks_done = list(pool.map(_scan_chunk, chunks))
         else:
-            results = [_scan_chunk(chunk) for chunk in chunks]
+            chunks_done = [_scan_chunk(chunk) for chunk in chunks]
     finally:
         if was_enabled:
             gc.enable()
-    findings.extend(f for chunk_findings, _ in results for f in chunk_findings)
-    problems.extend(p for _, chunk_problems in results for p in chunk_problems)
-    return findings, problems
+    for chunk_results, chunk_problems in chunks_done:
+        results.update(chunk_results)
+        problems.extend(chunk_problems)
+    return results, problems
 
 
-def _cache_key(cache, data: bytes, rules: frozenset[str], kind: str) -> str:
-    if kind == ARTIFACT:  # the same bytes mean something else as an artifact, and the allow-list counts
+def _cache_key(cache, data: bytes, rules: frozenset[str], kind: FileKind) -> str:
+    if kind == FileKind.ARTIFACT:  # the same bytes mean something else as an artifact, and the allow-list counts
         rules = rules | {"@artifact"} | {f"@allow:{entry}" for entry in _STATE["allow"]}
     return cache.key(data, rules)
 
 
-def _from_cache(path: str, display: str, rules: frozenset[str], kind: str) -> list[Finding] | None:
+def _from_cache(path: str, display: str, rules: frozenset[str], kind: FileKind) -> FileResult | None:
     cache = _STATE["cache"]
     if cache is None:
         return None
@@ -239,45 +227,50 @@ def _from_cache(path: str, display: str, rules: frozenset[str], kind: str) -> li
     return cache.get(_cache_key(cache, data, rules, kind), display)
 
 
-def _scan_chunk(chunk) -> tuple[list[Finding], list[str]]:
-    findings: list[Finding] = []
+def _scan_chunk(chunk) -> tuple[dict[str, FileResult], list[str]]:
+    results: dict[str, FileResult] = {}
     problems: list[str] = []
     for path, display, rules, kind in chunk:
-        found, problem = _scan_file(path, display, rules, kind)
-        findings.extend(found)
+        results[display], problem = _scan_file(path, display, rules, kind)
         if problem:
             problems.append(problem)
-    return findings, problems
+    return results, problems
 
 
-def _scan_file(path: str, display: str, rules: frozenset[str], kind: str) -> tuple[list[Finding], str | None]:
-    from mllint_sec.analysis.file_analyzer import PARSE_ERROR, Analyzer
+def _scan_file(path: str, display: str, rules: frozenset[str], kind: FileKind) -> tuple[FileResult, str | None]:
+    from mllint_sec.analysis.file_analyzer import Analyzer
     from mllint_sec.python.decode import ParseFailure
 
     analyzer = _STATE["analyzers"].get(rules)
     if analyzer is None:
-        analyzer = _STATE["analyzers"][rules] = Analyzer(_STATE["catalogue"], rules, summaries=True)
+        analyzer = _STATE["analyzers"][rules] = Analyzer(_STATE["catalogue"], rules, summaries=True,
+                                                         file_timeout=_STATE["file_timeout"])
     try:
         size = _too_large(path, kind)
         if size is not None:
             from mllint_sec.artifacts.artifact_findings import too_large
 
-            return too_large(display, size, _STATE["catalogue"], rules), None
+            return FileResult(too_large(display, size, _STATE["catalogue"], rules)), None
         data = Path(path).read_bytes()
     except OSError as exc:
         reason = exc.strerror or str(exc)
+        if kind == FileKind.ARTIFACT:
+            from mllint_sec.artifacts.artifact_findings import cannot_read
+
+            unread = cannot_read(display, reason, _STATE["catalogue"], rules)
+            return FileResult(unread), f"{display}: cannot read: {reason}"
         unreadable = analyzer.failure(display, ParseFailure(f"cannot read file: {reason}"), key="unreadable")
-        return unreadable, f"{display}: cannot read: {reason}"
-    if kind == ARTIFACT:
+        return FileResult(unreadable), f"{display}: cannot read: {reason}"
+    if kind == FileKind.ARTIFACT:
         from mllint_sec.artifacts.artifact_findings import artifact_findings
 
-        findings = artifact_findings(display, data, _STATE["catalogue"], rules, _STATE["allow"])
+        result = FileResult(artifact_findings(display, data, _STATE["catalogue"], rules, _STATE["allow"]))
     else:
-        findings = analyzer.analyze(display, data)
+        result = analyzer.analyze(display, data)
     cache = _STATE["cache"]
-    if cache is not None and not any(f.rule_id == PARSE_ERROR and "longer than" in f.message for f in findings):
-        cache.put(_cache_key(cache, data, rules, kind), findings)  # a timeout depends on the machine, not on the file
-    return findings, None
+    if cache is not None and result.cacheable:
+        cache.put(_cache_key(cache, data, rules, kind), result)
+    return result, None
 
 
 def _per_file_ignored(ignores, discovery: Discovery, path: Path) -> frozenset[str]:

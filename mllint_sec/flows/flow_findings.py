@@ -9,23 +9,31 @@ request data, typed but unbounded, or validated).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import libcst as cst
 
 from mllint_sec.catalogue.model import FlowMatch, Rule
+from mllint_sec.core.data_use import SINK_KINDS, DataUse
+from mllint_sec.core.flow_step import FlowStep
 from mllint_sec.flows.input_types import RAW
-from mllint_sec.flows.sinks import INFERENCE, SINK_KINDS, Models
+from mllint_sec.flows.sinks import INFERENCE, Models
 from mllint_sec.flows.taint import DESERIALIZE, Step, Taint
 from mllint_sec.python.matching import RawFinding
 from mllint_sec.python.scopes import FileFacts
 
-FLOW_NODES = "flow_nodes"  # extra key during analysis: the path's nodes
-FLOW = "flow"  # extra key in findings: the path's steps, located
+
+@dataclass(frozen=True)
+class FlowFinding(RawFinding):
+    steps: tuple[Step, ...] = ()  # the path request data takes to the reported call, source first
+
+
 # Parameters that carry the data a loader reads, when it is not passed positionally.
 _DATA_KEYWORDS = ("file", "f", "fp", "data", "s", "stream", "buffer", "path", "filepath_or_buffer", "fname", "filename")
 
 
 def flow_findings(facts: FileFacts, raw: list[RawFinding], rules: list[tuple[Rule, FlowMatch]],
-                  taint: Taint | None = None) -> list[RawFinding]:
+                  taint: Taint | None = None) -> list[FlowFinding]:
     """`taint`: the file's Taint, when the caller has set it up (cross_module.py)."""
     taint = taint or Taint(facts)
     found = _into_reported_calls(taint, raw, [(r, m) for r, m in rules if m.family not in SINK_KINDS])
@@ -35,14 +43,14 @@ def flow_findings(facts: FileFacts, raw: list[RawFinding], rules: list[tuple[Rul
     return found
 
 
-def uses(match: FlowMatch) -> str:
+def uses(match: FlowMatch) -> DataUse:
     """What a flow rule's data is used for (taint.py's purposes)."""
-    return match.family if match.family in SINK_KINDS else DESERIALIZE
+    return DataUse(match.family) if match.family in SINK_KINDS else DESERIALIZE
 
 
-def _into_reported_calls(taint: Taint, raw: list[RawFinding], rules) -> list[RawFinding]:
+def _into_reported_calls(taint: Taint, raw: list[RawFinding], rules) -> list[FlowFinding]:
     """Request data reaching a call another family reports (an upload into `pickle.loads`)."""
-    found: list[RawFinding] = []
+    found: list[FlowFinding] = []
     reported: set[tuple[str, int]] = set()
     for sink in raw:
         if sink.site is None or not isinstance(sink.site.node, cst.Call):
@@ -60,14 +68,14 @@ def _into_reported_calls(taint: Taint, raw: list[RawFinding], rules) -> list[Raw
             reported.add(key)
             callee = sink.callee or "this loader"
             message = match.message.format(callee=callee, source=flow.source.text, why=flow.why)
-            steps = [*flow.steps, Step(sink.site.node, f"reaches `{callee}`, which can run code hidden in the data")]
-            found.append(RawFinding(rule, sink.site.node, sink.statement, message, {FLOW_NODES: steps}, sink.site))
+            steps = (*flow.steps, Step(sink.site.node, f"reaches `{callee}`, which can run code hidden in the data"))
+            found.append(FlowFinding(rule, sink.site.node, sink.statement, message, site=sink.site, steps=steps))
     return found
 
 
-def _into_models(taint: Taint, facts: FileFacts, rules) -> list[RawFinding]:
+def _into_models(taint: Taint, facts: FileFacts, rules) -> list[FlowFinding]:
     """Request data reaching a model's inference or training (sinks.py)."""
-    found: list[RawFinding] = []
+    found: list[FlowFinding] = []
     reported: set[tuple[str, int]] = set()  # (rule, source node) of inference findings made
     for sink in Models(facts).sinks():
         flow = None
@@ -87,8 +95,8 @@ def _into_models(taint: Taint, facts: FileFacts, rules) -> list[RawFinding]:
             reported.add(key)
             message = match.message.format(callee=sink.callee, source=flow.source.text, why=flow.why)
             action = "runs the model on it" if sink.kind == INFERENCE else "trains the model on it"
-            steps = [*flow.steps, Step(sink.site.node, f"reaches `{sink.callee}`, which {action}")]
-            found.append(RawFinding(rule, sink.site.node, sink.site.statement, message, {FLOW_NODES: steps}, sink.site))
+            steps = (*flow.steps, Step(sink.site.node, f"reaches `{sink.callee}`, which {action}"))
+            found.append(FlowFinding(rule, sink.site.node, sink.site.statement, message, site=sink.site, steps=steps))
     return found
 
 
@@ -101,14 +109,6 @@ def _data_argument(call: cst.Call) -> cst.BaseExpression | None:
     return None
 
 
-def located(steps: list[Step], spans: dict, finding) -> list[dict]:
-    """The steps as report locations (line, column, end, message), in the finding's file."""
-    located_steps = []
-    for step in steps:
-        span = spans.get(id(step.node))
-        if span is None:
-            continue
-        line, column, end_line, end_column = span
-        located_steps.append({"line": line, "column": column + 1, "end_line": end_line, "end_column": end_column + 1,
-                              "message": step.text})
-    return located_steps
+def located(steps: tuple[Step, ...], spans: dict) -> tuple[FlowStep, ...]:
+    """The steps that have a span (python/positions.py), as report locations in their file."""
+    return tuple(FlowStep.at(spans[id(step.node)], step.text) for step in steps if id(step.node) in spans)

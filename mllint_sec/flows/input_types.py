@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import libcst as cst
 
+from mllint_sec.core.input_level import InputLevel
 from mllint_sec.python import resolve
 from mllint_sec.python.scopes import ASSIGN, Scope
 
-RAW, TYPED, VALIDATED = "raw", "typed", "validated"
+RAW, TYPED, VALIDATED = InputLevel.RAW, InputLevel.TYPED, InputLevel.VALIDATED
 _RANK = {RAW: 0, TYPED: 1, VALIDATED: 2}
 MAX_NESTING = 4
 

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 import libcst as cst
 
 from mllint_sec.catalogue.loading import catalogue_dir, read_toml
+from mllint_sec.core.data_use import DataUse
 from mllint_sec.flows.input_types import qualified
 from mllint_sec.python import resolve
+from mllint_sec.python.fixpoint import Answers
 from mllint_sec.python.scopes import ASSIGN, FileFacts, Scope, Site, children
 
-INFERENCE, TRAINING = "model-inference", "model-training"
-SINK_KINDS = (INFERENCE, TRAINING)
-MAX_DEPTH = 6
+INFERENCE, TRAINING = DataUse.INFERENCE, DataUse.TRAINING
 
 
 @dataclass(frozen=True)
@@ -72,12 +72,13 @@ class Sink:
 
 
 class Models:
-    """Which expressions of a file are model objects (memoised per expression)."""
+    """Which expressions of a file are model objects (memoised per expression, and per name; names
+    bound through one another are settled together, python/fixpoint.py)."""
 
     def __init__(self, facts: FileFacts):
         self.facts = facts
         self.tables = tables()
-        self.memo: dict[tuple[int, int], bool] = {}
+        self.answers: Answers[bool] = Answers(False, lambda old, new: old or new, saturated=bool)
         self._self_attributes: dict[int, dict[str, list[tuple[cst.BaseExpression, Scope]]]] = {}
 
     def sinks(self) -> list[Sink]:
@@ -120,32 +121,26 @@ class Models:
                 return False
         return True
 
-    def is_model(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> bool:
-        if depth > MAX_DEPTH:
-            return False
-        key = (id(expr), id(scope))
-        if key not in self.memo:
-            self.memo[key] = False  # in progress
-            self.memo[key] = self._is_model(expr, scope, depth)
-        return self.memo[key]
-
-    def _is_model(self, expr: cst.BaseExpression, scope: Scope, depth: int) -> bool:
-        t = self.tables
+    def is_model(self, expr: cst.BaseExpression, scope: Scope) -> bool:
         if isinstance(expr, cst.Name):
-            bindings, _ = scope.lookup(expr.value)
-            return any(
-                b.kind == ASSIGN and b.value is not None and self.is_model(b.value, b.scope, depth + 1)
-                for b in bindings
-            )
+            return self.answers.get((expr.value, id(scope)), self._is_model_name, expr.value, scope)
+        return self.answers.get((id(expr), id(scope)), self._is_model, expr, scope)
+
+    def _is_model_name(self, name: str, scope: Scope) -> bool:
+        bindings, _ = scope.lookup(name)
+        return any(b.kind == ASSIGN and b.value is not None and self.is_model(b.value, b.scope) for b in bindings)
+
+    def _is_model(self, expr: cst.BaseExpression, scope: Scope) -> bool:
+        t = self.tables
         if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and expr.value.value == "self":
-            return any(self.is_model(value, where, depth + 1) for value, where in self._self_attribute(scope, expr.attr.value))
+            return any(self.is_model(value, where) for value, where in self._self_attribute(scope, expr.attr.value))
         if isinstance(expr, cst.Await):
-            return self.is_model(expr.expression, scope, depth + 1)
+            return self.is_model(expr.expression, scope)
         if not isinstance(expr, cst.Call):
             return False
         func = expr.func
         if isinstance(func, cst.Attribute) and func.attr.value in t.chains:
-            return self.is_model(func.value, scope, depth + 1)
+            return self.is_model(func.value, scope)
         if isinstance(func, cst.Attribute) and any(word in _code(func.value) for word in t.not_models):
             return False  # AutoTokenizer.from_pretrained(...), CLIPProcessor.from_pretrained(...)
         names = qualified(func, scope)
@@ -156,15 +151,15 @@ class Models:
         for value in resolve.values(func, scope):
             if isinstance(value, resolve.LocalClass) and set(resolve.class_bases(value)) & t.bases:
                 return True
-        return self._returns_model(func, scope, depth)
+        return self._returns_model(func, scope)
 
-    def _returns_model(self, func: cst.BaseExpression, scope: Scope, depth: int) -> bool:
+    def _returns_model(self, func: cst.BaseExpression, scope: Scope) -> bool:
         """A call of a local function that returns a model (`model = load_model()`)."""
         function = local_function(func, scope)
         if function is None:
             return False
         inner = self.facts.function_scopes.get(id(function))
-        return inner is not None and any(self.is_model(value, inner, depth + 1) for value in returns(function))
+        return inner is not None and any(self.is_model(value, inner) for value in returns(function))
 
     def _self_attribute(self, scope: Scope, attr: str) -> list[tuple[cst.BaseExpression, Scope]]:
         """The values `self.<attr>` is assigned in the methods of the class around `scope`."""

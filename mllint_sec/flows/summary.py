@@ -8,9 +8,8 @@ cross_module.py joins across files without parsing them again:
 - `returns`: module-level functions whose return value carries request data;
 - `fed`: qualified names of outside functions whose results reach a sink of this file
   (only such a file is parsed again, if one of them returns request data).
-The summary travels as a finding of the internal rule findings.SUMMARY_ID, which the runner
-takes out before anything is reported. A file that only calls outside functions records
-`fed` alone.
+The located summary (core/flow_summary.py) is stored with the file's findings in its result
+and in the cache entry. A file that only calls outside functions records `fed` alone.
 """
 
 from __future__ import annotations
@@ -20,6 +19,10 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from mllint_sec.core.data_use import DataUse
+from mllint_sec.core.flow_summary import CarriedData, FlowSummary, OutCall, TaintedReturn
+from mllint_sec.core.input_level import InputLevel
+from mllint_sec.flows.flow_findings import located as located_steps
 from mllint_sec.flows.sinks import local_function, returns
 from mllint_sec.flows.taint import Flow, Taint
 from mllint_sec.python import resolve
@@ -33,14 +36,31 @@ _LIBRARIES = frozenset(sys.stdlib_module_names) | {
 }
 
 
+# The summary's entries before their steps are located (core/flow_summary.py has them after).
+@dataclass(frozen=True)
+class _OutCall:
+    callee: tuple[str, ...]
+    argument: int | str
+    use: DataUse
+    flow: Flow
+
+
+@dataclass(frozen=True)
+class _Return:
+    function: str
+    use: DataUse
+    flow: Flow
+
+
 @dataclass
 class Summary:
-    out_calls: list[dict] = field(default_factory=list)  # "steps": list[Step] until located
-    returns: list[dict] = field(default_factory=list)
+    out_calls: list[_OutCall] = field(default_factory=list)
+    returns: list[_Return] = field(default_factory=list)
     fed: list[str] = field(default_factory=list)
 
     def nodes(self) -> list[cst.CSTNode]:
-        return [step.node for entry in (*self.out_calls, *self.returns) for step in entry["steps"]]
+        flows = [entry.flow for entry in self.out_calls] + [entry.flow for entry in self.returns]
+        return [step.node for flow in flows for step in flow.steps]
 
 
 class FedBy:
@@ -49,12 +69,12 @@ class FedBy:
     def __init__(self) -> None:
         self.names: set[str] = set()
 
-    def returned(self, call: cst.Call, scope: Scope, use: str) -> Flow | None:
+    def returned(self, call: cst.Call, scope: Scope, use: DataUse) -> Flow | None:
         self.names.update(_outside_names(call, scope))
         return None
 
 
-def summarize(facts: FileFacts, taint: Taint, fed: FedBy, uses: tuple[str, ...]) -> Summary:
+def summarize(facts: FileFacts, taint: Taint, fed: FedBy, uses: tuple[DataUse, ...]) -> Summary:
     """`uses`: the purposes to record calls and returns for (none: `fed` only)."""
     summary = Summary(fed=sorted(fed.names))
     if not uses:
@@ -75,8 +95,8 @@ def summarize(facts: FileFacts, taint: Taint, fed: FedBy, uses: tuple[str, ...])
                 flow = taint.flow_to(arg.value, site.scope, use)
                 if flow is not None:
                     callee = cst.Module([]).code_for_node(site.node.func)
-                    entry = _entry(flow.then(arg.value, f"passed to `{callee}()`"), use)
-                    summary.out_calls.append({"callee": names, "arg": key, **entry})
+                    passed = flow.then(arg.value, f"passed to `{callee}()`")
+                    summary.out_calls.append(_OutCall(tuple(names), key, use, passed))
     for statement in facts.module.body:
         if not isinstance(statement, cst.FunctionDef):
             continue
@@ -85,34 +105,23 @@ def summarize(facts: FileFacts, taint: Taint, fed: FedBy, uses: tuple[str, ...])
             for value in returns(statement):
                 flow = taint.flow_to(value, inner, use)
                 if flow is not None:
-                    summary.returns.append({"function": statement.name.value, **_entry(flow, use)})
+                    summary.returns.append(_Return(statement.name.value, use, flow))
                     break
     return summary
 
 
-def located(summary: Summary, spans: dict) -> dict:
-    """The summary as plain data (steps as line/column dicts), for the cache."""
+def located(summary: Summary, spans: dict) -> FlowSummary:
+    """The summary with its steps located (python/positions.py spans): plain data, for the cache."""
 
-    def steps(entry: dict) -> list[dict]:
-        out = []
-        for step in entry["steps"]:
-            span = spans.get(id(step.node))
-            if span is not None:
-                out.append({"line": span[0], "column": span[1] + 1, "end_line": span[2], "end_column": span[3] + 1,
-                            "message": step.text})
-        return out
+    def data(use: DataUse, flow: Flow) -> CarriedData:
+        return CarriedData(use, InputLevel(flow.level), flow.why, flow.source.scalar, flow.source.text,
+                           located_steps(flow.steps, spans))
 
-    return {
-        "out_calls": [{**e, "steps": steps(e)} for e in summary.out_calls],
-        "returns": [{**e, "steps": steps(e)} for e in summary.returns],
-        "fed": summary.fed,
-    }
-
-
-def _entry(flow: Flow, use: str) -> dict:
-    source = flow.source
-    return {"use": use, "level": flow.level, "why": flow.why, "scalar": source.scalar, "source": source.text,
-            "steps": list(flow.steps)}
+    return FlowSummary(
+        out_calls=tuple(OutCall(e.callee, e.argument, data(e.use, e.flow)) for e in summary.out_calls),
+        returns=tuple(TaintedReturn(e.function, data(e.use, e.flow)) for e in summary.returns),
+        fed=tuple(summary.fed),
+    )
 
 
 def _outside_names(call: cst.Call, scope: Scope) -> list[str]:

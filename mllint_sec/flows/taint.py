@@ -16,7 +16,12 @@ What the data is used for decides what stops it (`purpose`):
   makes the flow TYPED.
 - TRAINING: every source; well-formed data poisons a model as well as malformed data.
 
-Answers are memoised per (expression, scope, purpose) and carry the path, source first.
+Answers carry the path, source first. They are memoised per (expression, scope, purpose), and
+per (name, scope, purpose) for a name's bindings, which all its uses share (a name rebound
+10,000 times is traced once); names bound through one another in a loop are settled together
+(python/fixpoint.py), so an answer never depends on which sink was traced first. Of the ways
+data arrives, the first binding (in source order) that carries it gives the path; inside such
+a cycle, the first found in the fewest rounds of the cycle's solution.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from mllint_sec.core.data_use import DataUse
 from mllint_sec.flows.input_types import RAW, TYPED, VALIDATED, model_level, qualified
 from mllint_sec.flows.sinks import INFERENCE, local_function, returns
 from mllint_sec.flows.sources import (
@@ -37,11 +43,12 @@ from mllint_sec.flows.sources import (
 )
 from mllint_sec.flows.validation import Checks, is_validator_name, truncates
 from mllint_sec.python import resolve
+from mllint_sec.python.fixpoint import Answers
 from mllint_sec.python.scopes import ASSIGN, FileFacts, Scope
 
-MAX_DEPTH = 16
 MAX_CALLERS = 16  # call sites followed per function
-DESERIALIZE = "deserialize"  # the other uses are the sink kinds: INFERENCE, TRAINING (sinks.py)
+MAX_RETURNING = 8  # helpers whose returns are followed one inside another
+DESERIALIZE = DataUse.DESERIALIZE  # the other uses are the sink kinds: INFERENCE, TRAINING (sinks.py)
 _PYDANTIC_PARSERS = {"model_validate", "model_validate_json", "parse_obj", "parse_raw", "model_construct"}
 
 
@@ -81,58 +88,56 @@ class Taint:
         self.sources = Sources(facts)
         self.checks = Checks()
         self.uses_marshmallow = "marshmallow" in self.sources.frameworks
-        self.memo: dict[tuple[int, int, str], Flow | None] = {}
+        self.answers: Answers[Flow | None] = Answers(None, _first_found, saturated=lambda flow: flow is not None)
         self._callers: dict[int, list] | None = None
 
     def flow_to(self, expr: cst.BaseExpression, scope: Scope, use: str) -> Flow | None:
         """How request data reaches `expr`, or None when it does not (for `use`)."""
-        return self._expr(expr, scope, Purpose(use), 0)
+        return self._expr(expr, scope, Purpose(use))
 
     # --- propagation -------------------------------------------------------------------
-    def _expr(self, expr: cst.BaseExpression, scope: Scope, purpose: Purpose, depth: int) -> Flow | None:
-        if depth > MAX_DEPTH:
-            return None
-        key = (id(expr), id(scope), purpose)
-        if key in self.memo:
-            return self.memo[key]
-        self.memo[key] = None  # in progress counts as clean (a cycle adds nothing)
-        self.memo[key] = result = self._trace(expr, scope, purpose, depth)
-        return result
+    def _expr(self, expr: cst.BaseExpression, scope: Scope, purpose: Purpose) -> Flow | None:
+        if isinstance(expr, cst.Name):
+            source = self.sources.of(expr, scope)
+            if source is not None:
+                return self._from_source(expr, source, purpose)
+            if purpose.use == INFERENCE and self.checks.validated(expr.value, expr, scope):
+                return None
+            return self.answers.get((expr.value, id(scope), purpose), self._name, expr.value, scope, purpose)
+        return self.answers.get((id(expr), id(scope), purpose), self._trace, expr, scope, purpose)
 
-    def _trace(self, expr: cst.BaseExpression, scope: Scope, purpose: Purpose, depth: int) -> Flow | None:
+    def _trace(self, expr: cst.BaseExpression, scope: Scope, purpose: Purpose) -> Flow | None:
         source = self.sources.of(expr, scope)
         if source is not None:
             return self._from_source(expr, source, purpose)
-        if isinstance(expr, cst.Name):
-            return self._name(expr, scope, purpose, depth)
         if isinstance(expr, (cst.Attribute, cst.Subscript)):
-            return self._expr(expr.value, scope, purpose, depth + 1)
+            return self._expr(expr.value, scope, purpose)
         if isinstance(expr, cst.Await):
-            return self._expr(expr.expression, scope, purpose, depth + 1)
+            return self._expr(expr.expression, scope, purpose)
         if isinstance(expr, cst.Call):
-            return self._call(expr, scope, purpose, depth)
+            return self._call(expr, scope, purpose)
         if isinstance(expr, cst.BinaryOperation):
-            return self._worst([expr.left, expr.right], scope, purpose, depth)
+            return self._worst([expr.left, expr.right], scope, purpose)
         if isinstance(expr, cst.BooleanOperation):
-            return self._worst([expr.left, expr.right], scope, purpose, depth)
+            return self._worst([expr.left, expr.right], scope, purpose)
         if isinstance(expr, cst.UnaryOperation):
-            return self._expr(expr.expression, scope, purpose, depth + 1)
+            return self._expr(expr.expression, scope, purpose)
         if isinstance(expr, cst.FormattedString):
             parts = [p.expression for p in expr.parts if isinstance(p, cst.FormattedStringExpression)]
-            return self._worst(parts, scope, purpose, depth)
+            return self._worst(parts, scope, purpose)
         if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
-            return self._worst([e.value for e in expr.elements], scope, purpose, depth)
+            return self._worst([e.value for e in expr.elements], scope, purpose)
         if isinstance(expr, cst.Dict):
             parts = [p for e in expr.elements for p in ((e.key, e.value) if isinstance(e, cst.DictElement) else (e.value,))]
-            return self._worst(parts, scope, purpose, depth)
+            return self._worst(parts, scope, purpose)
         if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
-            return self._worst([expr.elt, expr.for_in.iter], scope, purpose, depth)
+            return self._worst([expr.elt, expr.for_in.iter], scope, purpose)
         if isinstance(expr, cst.DictComp):
-            return self._worst([expr.key, expr.value, expr.for_in.iter], scope, purpose, depth)
+            return self._worst([expr.key, expr.value, expr.for_in.iter], scope, purpose)
         if isinstance(expr, cst.IfExp):
-            return self._worst([expr.body, expr.orelse], scope, purpose, depth)
+            return self._worst([expr.body, expr.orelse], scope, purpose)
         if isinstance(expr, (cst.StarredElement, cst.NamedExpr)):
-            return self._expr(expr.value, scope, purpose, depth + 1)
+            return self._expr(expr.value, scope, purpose)
         return None
 
     def _from_source(self, expr: cst.BaseExpression, source: Source, purpose: Purpose) -> Flow | None:
@@ -143,33 +148,35 @@ class Taint:
         text = source.entry or f"request data enters here: {source.text}"
         return Flow((Step(expr, text),), source, source.level, source.why)
 
-    def _worst(self, parts, scope: Scope, purpose: Purpose, depth: int) -> Flow | None:
+    def _worst(self, parts, scope: Scope, purpose: Purpose) -> Flow | None:
         """The flow of the first part that carries raw data, else of the first that carries any."""
         found = None
         for part in parts:
-            flow = self._expr(part, scope, purpose, depth + 1)
+            flow = self._expr(part, scope, purpose)
             if flow is not None:
                 if flow.level == RAW:
                     return flow
                 found = found or flow
         return found
 
-    def _call(self, call: cst.Call, scope: Scope, purpose: Purpose, depth: int) -> Flow | None:
+    def _call(self, call: cst.Call, scope: Scope, purpose: Purpose) -> Flow | None:
         args = [a.value for a in call.args]
         if purpose.use == INFERENCE and self._validates(call, scope):
-            return self._validated(call, scope, args, purpose, depth)
+            return self._validated(call, scope, args, purpose)
         parts: list[cst.BaseExpression] = list(args)
         if isinstance(call.func, cst.Attribute):
             parts.insert(0, call.func)  # request.get_data(), upload.read(), data.decode()
-        flow = self._worst(parts, scope, purpose, depth)
+        flow = self._worst(parts, scope, purpose)
         if flow is not None:
             return flow
         function = local_function(call.func, scope)  # a helper of this file that returns request data
         inner = self.facts.function_scopes.get(id(function)) if function is not None else None
         if inner is not None:
+            if len(purpose.returning) >= MAX_RETURNING:
+                return None
             returning = Purpose(purpose.use, purpose.returning | {id(function)})
             for value in returns(function):
-                flow = self._expr(value, inner, returning, depth + 1)
+                flow = self._expr(value, inner, returning)
                 if flow is not None:
                     return flow.then(call, f"returned by `{function.name.value}()`")
         elif self.foreign is not None:
@@ -200,40 +207,38 @@ class Taint:
                     found.append(value)
         return found
 
-    def _validated(self, call: cst.Call, scope: Scope, args, purpose: Purpose, depth: int) -> Flow | None:
+    def _validated(self, call: cst.Call, scope: Scope, args, purpose: Purpose) -> Flow | None:
         """A validating call: clean, unless the schema it applies (a local model) leaves fields unbounded."""
         func = call.func
         for cls in self._schema_class(func, scope):
             level, why = model_level(cls)
             if level == VALIDATED:
                 return None
-            flow = self._worst(args, scope, purpose, depth)
+            flow = self._worst(args, scope, purpose)
             if flow is not None:
                 typed = Flow(flow.steps, flow.source, TYPED, why)
                 return typed.then(call, f"checked against `{cls.node.name.value}`, which leaves {why.split(' ', 1)[-1]}")
         return None
 
-    def _name(self, name: cst.Name, scope: Scope, purpose: Purpose, depth: int) -> Flow | None:
-        if purpose.use == INFERENCE and self.checks.validated(name.value, name, scope):
-            return None
-        bindings, _ = scope.lookup(name.value)
+    def _name(self, name: str, scope: Scope, purpose: Purpose) -> Flow | None:
+        bindings, _ = scope.lookup(name)
         for binding in bindings:
             origin, verb = self._origin(binding)
             if origin is None:
                 continue
-            flow = self._expr(origin, binding.scope, purpose, depth + 1)
+            flow = self._expr(origin, binding.scope, purpose)
             if flow is not None:
-                return flow.then(binding.node or origin, f"{verb} `{name.value}`")
-        function, param, defined_in = parameter_of(name.value, scope)
+                return flow.then(binding.node or origin, f"{verb} `{name}`")
+        function, param, defined_in = parameter_of(name, scope)
         if param is not None:
             if self.sources.kind(function, defined_in) == "torchserve-preprocessed":
-                return self._preprocessed(function, name.value, purpose, depth)
+                return self._preprocessed(function, name, purpose)
             if id(function) in purpose.returning:
                 return None  # this call's arguments: already followed by the caller
-            return self._callers_of(function, name.value, purpose, depth)
+            return self._callers_of(function, name, purpose)
         return None
 
-    def _preprocessed(self, function: cst.FunctionDef, param: str, purpose: Purpose, depth: int) -> Flow | None:
+    def _preprocessed(self, function: cst.FunctionDef, param: str, purpose: Purpose) -> Flow | None:
         """TorchServe passes `preprocess`'s result to `inference`: its returns are what arrives."""
         if param != first_data_parameter(function):
             return None
@@ -243,7 +248,7 @@ class Taint:
         if inner is None:
             return None
         for value in returns(preprocess):
-            flow = self._expr(value, inner, purpose, depth + 1)
+            flow = self._expr(value, inner, purpose)
             if flow is not None:
                 return flow.then(parameter(function, param).name, f"returned by `preprocess()`, arrives as `{param}`")
         return None
@@ -264,13 +269,13 @@ class Taint:
         return None, ""
 
     # --- across functions of the file ---------------------------------------------------
-    def _callers_of(self, function: cst.FunctionDef, param: str, purpose: Purpose, depth: int) -> Flow | None:
+    def _callers_of(self, function: cst.FunctionDef, param: str, purpose: Purpose) -> Flow | None:
         """A parameter that is not a source: the arguments the file's calls pass for it."""
         for site, is_method in self._call_sites().get(id(function), [])[:MAX_CALLERS]:
             argument = _argument_for(site.node, function, param, is_method)
             if argument is None:
                 continue
-            flow = self._expr(argument, site.scope, purpose, depth + 1)
+            flow = self._expr(argument, site.scope, purpose)
             if flow is not None:
                 return flow.then(argument, f"passed to `{function.name.value}()` as `{param}`")
         return None
@@ -284,6 +289,11 @@ class Taint:
                     is_method = isinstance(site.node.func, cst.Attribute)
                     self._callers.setdefault(id(function), []).append((site, is_method))
         return self._callers
+
+
+def _first_found(old: Flow | None, new: Flow | None) -> Flow | None:
+    """Once data is found to arrive one way, that path stands: a later round cannot replace it."""
+    return new if old is None else old
 
 
 def _argument_for(call: cst.Call, function: cst.FunctionDef, param: str, is_method: bool) -> cst.BaseExpression | None:

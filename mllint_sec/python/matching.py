@@ -19,7 +19,8 @@ from mllint_sec.catalogue.model import (
     Rule,
     SubclassMatch,
 )
-from mllint_sec.python import resolve, strings
+from mllint_sec.core.unsettled import Unsettled
+from mllint_sec.python import budget, resolve, strings
 from mllint_sec.python.resolve import UNKNOWN, Const, LocalClass, Partial, QName
 from mllint_sec.python.scopes import FileFacts, Scope, Site, children
 
@@ -45,7 +46,7 @@ class RawFinding:
     node: cst.CSTNode
     statement: cst.CSTNode
     message: str
-    extra: dict = field(default_factory=dict)  # facts the runner settles against the repository
+    unsettled: Unsettled | None = None  # for the repository stage to decide
     site: Site | None = None  # the call, for rules that follow data into it (taint.py)
     callee: str = ""  # its qualified name
 
@@ -262,7 +263,7 @@ def _local_candidates(match: CallMatch, args: list[_Arg]) -> list[str]:
 
 
 def _evaluate(rule: Rule, match: CallMatch, callee: str, args: list[_Arg], report: cst.CSTNode, deferred: bool):
-    """(node, message, extra) when the call is unsafe, else None."""
+    """(node, message, what the repository stage decides) when the call is unsafe, else None."""
     if not all(_holds(check, args, deferred) for check in match.when):
         return None
     node, message = report, match.message
@@ -277,13 +278,9 @@ def _evaluate(rule: Rule, match: CallMatch, callee: str, args: list[_Arg], repor
     for also in match.also:
         if all(_holds(check, args, deferred) for check in also.when):
             message += also.message
-    extra: dict = {}
-    candidates = _local_candidates(match, args)
-    if candidates:
-        extra["unless_exists"] = candidates
-    if match.package is not None:
-        extra["advisory_package"] = match.package
-    return node, message.format(callee=callee, subject=_subject(match, args)), extra
+    candidates = tuple(_local_candidates(match, args))
+    unsettled = Unsettled(candidates, match.package) if candidates or match.package is not None else None
+    return node, message.format(callee=callee, subject=_subject(match, args)), unsettled
 
 
 def _subject(match: CallMatch, args: list[_Arg]) -> str:
@@ -324,9 +321,9 @@ class _FileMatcher:
         self.reported_partials: set[tuple[int, str]] = set()
         self.identifiers: dict[int, set[str]] = {}
 
-    def add(self, rule: Rule, node: cst.CSTNode, statement: cst.CSTNode, message: str, extra=None, site=None,
-            callee: str = "") -> None:
-        self.found.append(RawFinding(rule, node, statement, message, extra or {}, site, callee))
+    def add(self, rule: Rule, node: cst.CSTNode, statement: cst.CSTNode, message: str,
+            unsettled: Unsettled | None = None, site: Site | None = None, callee: str = "") -> None:
+        self.found.append(RawFinding(rule, node, statement, message, unsettled, site, callee))
 
     def mentions(self, scope: Scope, words: tuple[str, ...]) -> bool:
         """Whether the innermost enclosing function (or, at top level, the module) names one of `words`."""
@@ -338,17 +335,20 @@ class _FileMatcher:
             names = self.identifiers[id(owner)] = {n.lower() for n in _identifiers(owner)}
         return any(word in name for name in names for word in words)
 
-    def run(self) -> list[RawFinding]:
+    def run(self, calls: list[Site]) -> list[RawFinding]:
         # Partials first, so a call through an already-reported partial is not reported twice.
-        for site in self.facts.calls:
+        for site in calls:
+            budget.check()
             self.partial_creation(site)
-        for site in self.facts.calls:
+        for site in calls:
+            budget.check()
             self.call(site)
         for site in self.facts.classes:
             self.subclass(site)
         for site in self.facts.subscript_assigns:
             self.env_assign(site)
         for site in self.facts.references:
+            budget.check()
             self.reference(site)
         return self.found
 
@@ -481,9 +481,11 @@ class _FileMatcher:
                     self.add(rule, report, site.statement, match.message.format(callee=key.value))
 
 
-def match_file(facts: FileFacts, index: MatchIndex) -> list[RawFinding]:
+def match_file(facts: FileFacts, index: MatchIndex, calls: list[Site] | None = None) -> list[RawFinding]:
+    """The file's raw findings; `calls`: the call sites to match, in this order (default: all, in
+    file order). Which calls are matched, and in what order, never changes a call's own findings."""
     matcher = _FileMatcher(facts, index)
-    matcher.run()
+    matcher.run(facts.calls if calls is None else calls)
     matcher.uncalled_aliases()
     # One finding per rule and node: a call can be reached through several bindings.
     unique: dict[tuple[str, int], RawFinding] = {}

@@ -65,8 +65,7 @@ def to_python(data: bytes) -> NotebookSource | ParseFailure:
     if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
         return ParseFailure("not a valid notebook: no 'cells' list (nbformat 4 is supported)")
     raw_lines = raw.split("\n")
-    # (0-based line, column) just after each "source" key, in file order.
-    keys = [(raw.count("\n", 0, m.end()), m.end() - raw.rfind("\n", 0, m.end()) - 1) for m in _SOURCE_KEY.finditer(raw)]
+    keys = _source_keys(raw)
     with_source = [n for n, c in enumerate(cells) if "source" in c]
     key_at = dict(zip(with_source, keys)) if len(keys) == len(with_source) else {}
     text_lines: list[str] = []
@@ -83,6 +82,25 @@ def to_python(data: bytes) -> NotebookSource | ParseFailure:
             text_lines.append(_python_line(line, cell_magic))
             places.append(LinePlace(index + 1, number, file_line, file_column))
     return NotebookSource("\n".join(text_lines) + "\n", places)
+
+
+def _source_keys(raw: str) -> list[tuple[int, int]]:
+    """(0-based line, column) just after each "source" key, in file order.
+
+    Lines are counted from the previous key on, not from the start of the file each time:
+    a notebook of 10,000 cells on one line would otherwise be read 10,000 times over.
+    """
+    keys = []
+    line = line_start = counted = 0
+    for match in _SOURCE_KEY.finditer(raw):
+        end = match.end()
+        newlines = raw.count("\n", counted, end)
+        if newlines:
+            line += newlines
+            line_start = raw.rfind("\n", counted, end) + 1
+        counted = end
+        keys.append((line, end - line_start))
+    return keys
 
 
 def _locate(raw_lines: list[str], key: tuple[int, int] | None, number: int, line: str, cursor: int):

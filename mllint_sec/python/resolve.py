@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from mllint_sec.python import budget
+from mllint_sec.python.fixpoint import Answers
 from mllint_sec.python.scopes import ASSIGN, CLASS, IMPORT, Binding, Scope
 
 MAX_DEPTH = 8
@@ -53,59 +55,99 @@ UNKNOWN = _Unknown()
 Value = Const | QName | LocalClass | _Unknown
 
 
-def callee_targets(expr: cst.BaseExpression, scope: Scope, via: list | None = None, depth: int = 0) -> list[str | Partial]:
+def callee_targets(expr: cst.BaseExpression, scope: Scope, via: list | None = None) -> tuple[str | Partial, ...]:
     """The qualified names (or partials) a callee expression may refer to.
 
     `via` collects the alias right-hand sides walked through, so an alias that is
     called is not reported again as a bare reference. Answers are memoised per
-    (expression, scope): a name rebound many times (`k = k.replace(...)`) would
-    otherwise be re-resolved along every path.
+    (expression, scope) and settled whole for names that are bound through one another
+    (fixpoint.py), so they never depend on which call was resolved first, and a name
+    bound many times is resolved once, to its distinct targets.
     """
-    if depth > MAX_DEPTH:
-        return []
-    cache = scope.module().memo
-    # A bare name's answer depends only on the name and the scope (resolution is
-    # flow-insensitive), so all its occurrences share one entry.
-    key = (expr.value, id(scope)) if isinstance(expr, cst.Name) else (id(expr), id(scope))
-    entry = cache.get(key)
-    if entry is _IN_PROGRESS:
-        return []  # a cycle through assignments
-    if entry is None:
-        cache[key] = _IN_PROGRESS
-        walked: list = []
-        entry = cache[key] = (_callee_targets(expr, scope, walked, depth), walked)
-    result, walked = entry
+    targets, walked = _callees(expr, scope)
     if via is not None:
         via.extend(walked)
-    return result
+    return targets
 
 
-_IN_PROGRESS: list = []
+_Callees = tuple[tuple, tuple]  # (the targets, the alias right-hand sides walked through)
+_NOTHING: _Callees = ((), ())
+_CALLEES = "callees"
+_IMPORTED = "imported"
 
 
-def _callee_targets(expr: cst.BaseExpression, scope: Scope, via: list, depth: int) -> list[str | Partial]:
+def _merged(old: _Callees, new: _Callees) -> _Callees:
+    targets = dict.fromkeys(old[0])
+    targets.update(dict.fromkeys(new[0]))
+    walked = dict.fromkeys(old[1])
+    walked.update(dict.fromkeys(new[1]))
+    if len(targets) == len(old[0]) and len(walked) == len(old[1]):
+        return old
+    return tuple(targets), tuple(walked)
+
+
+def _answers(scope: Scope) -> Answers[_Callees]:
+    memo = scope.module().memo
+    answers = memo.get(_CALLEES)
+    if answers is None:
+        answers = memo[_CALLEES] = Answers(_NOTHING, _merged)
+    return answers
+
+
+def _key(expr: cst.BaseExpression, scope: Scope) -> tuple:
+    # A bare name's answer depends only on the name and the scope (resolution is
+    # flow-insensitive), so all its occurrences share one entry.
+    return (expr.value, id(scope)) if isinstance(expr, cst.Name) else (id(expr), id(scope))
+
+
+def _callees(expr: cst.BaseExpression, scope: Scope) -> _Callees:
+    return _answers(scope).get(_key(expr, scope), _resolve_callee, expr, scope)
+
+
+def _settled_callees(expr: cst.BaseExpression, scope: Scope) -> _Callees:
+    """What `expr` resolves to, or nothing while that is still being worked out through a cycle.
+
+    An attribute of a name bound through itself (`m = m.child` in a loop) would otherwise
+    make names without end (`m.child.child...`); such a name contributes its other bindings.
+    """
+    found = _callees(expr, scope)
+    return found if _answers(scope).settled(_key(expr, scope)) else _NOTHING
+
+
+def _resolve_callee(expr: cst.BaseExpression, scope: Scope) -> _Callees:
     if isinstance(expr, cst.Name):
-        bindings, owner = scope.lookup(expr.value)
+        bindings, _ = scope.lookup(expr.value)
         if not bindings:
             module = scope.module()
-            return [f"{star}.{expr.value}" for star in module.star_imports if not star.startswith(".")]
-        found: list[str | Partial] = []
+            return tuple(f"{star}.{expr.value}" for star in module.star_imports if not star.startswith(".")), ()
+        found: dict = {}
+        walked: dict = {}
         for binding in bindings:
             if binding.kind == IMPORT and binding.qname:
-                found.append(binding.qname)
+                found[binding.qname] = None
             elif binding.kind == ASSIGN and binding.value is not None:
-                via.append(binding.value)
-                found.extend(callee_targets(binding.value, binding.scope, via, depth + 1))
-        return found
+                walked[binding.value] = None
+                targets, via = _callees(binding.value, binding.scope)
+                found.update(dict.fromkeys(targets))
+                walked.update(dict.fromkeys(via))
+        return tuple(found), tuple(walked)
     if isinstance(expr, cst.Attribute):
-        return [
-            f"{base}.{expr.attr.value}"
-            for base in callee_targets(expr.value, scope, via, depth + 1)
-            if isinstance(base, str)
-        ]
+        bases, via = _settled_callees(expr.value, scope)
+        return tuple(f"{base}.{expr.attr.value}" for base in bases if isinstance(base, str)), via
     if isinstance(expr, cst.Call):
-        return as_partial(expr, scope, depth) or _dynamic_target(expr, scope, depth)
-    return []
+        return tuple(as_partial(expr, scope) or _dynamic_target(expr, scope)), ()
+    return _NOTHING
+
+
+def _imported(name: cst.Name, scope: Scope) -> frozenset[str]:
+    """The qualified names `name` is imported as where it is used (read once per name and scope)."""
+    memo = scope.module().memo.setdefault(_IMPORTED, {})
+    key = (name.value, id(scope))
+    found = memo.get(key)
+    if found is None:
+        bindings, _ = scope.lookup(name.value)
+        found = memo[key] = frozenset(b.qname for b in bindings if b.kind == IMPORT and b.qname)
+    return found
 
 
 _DYNAMIC = ("__import__", "import_module", "getattr")
@@ -113,11 +155,10 @@ _DYNAMIC = ("__import__", "import_module", "getattr")
 
 def _imported_as_dynamic(name: cst.Name, scope: Scope) -> bool:
     """`from importlib import import_module as load_mod`."""
-    bindings, _ = scope.lookup(name.value)
-    return any(b.kind == IMPORT and (b.qname or "").endswith(".import_module") for b in bindings)
+    return any(qname.endswith(".import_module") for qname in _imported(name, scope))
 
 
-def _dynamic_target(call: cst.Call, scope: Scope, depth: int) -> list[str | Partial]:
+def _dynamic_target(call: cst.Call, scope: Scope) -> list[str | Partial]:
     """`__import__("pickle")`, `importlib.import_module("pickle")`, `getattr(pickle, "loads")` with literal names."""
     args = call.args
     if not args or any(a.star or a.keyword for a in args):
@@ -127,7 +168,7 @@ def _dynamic_target(call: cst.Call, scope: Scope, depth: int) -> list[str | Part
     if last not in _DYNAMIC and not (isinstance(func, cst.Name) and _imported_as_dynamic(func, scope)):
         return []
     bare = func.value if isinstance(func, cst.Name) and not scope.lookup(func.value)[0] else None
-    names = [t for t in callee_targets(func, scope, None, depth + 1) if isinstance(t, str)]
+    names = [t for t in callee_targets(func, scope) if isinstance(t, str)]
     first = _literal(args[0].value)
     if (bare == "__import__" or "builtins.__import__" in names) and isinstance(first, Const):
         return [str(first.value).split(".")[0]] if isinstance(first.value, str) else []
@@ -136,12 +177,12 @@ def _dynamic_target(call: cst.Call, scope: Scope, depth: int) -> list[str | Part
     if (bare == "getattr" or "builtins.getattr" in names) and len(args) in (2, 3):
         attr = _literal(args[1].value)
         if isinstance(attr, Const) and isinstance(attr.value, str):
-            return [f"{base}.{attr.value}" for base in callee_targets(args[0].value, scope, None, depth + 1)
-                    if isinstance(base, str)]
+            bases, _ = _settled_callees(args[0].value, scope)
+            return [f"{base}.{attr.value}" for base in bases if isinstance(base, str)]
     return []
 
 
-def as_partial(call: cst.Call, scope: Scope, depth: int = 0) -> list[Partial]:
+def as_partial(call: cst.Call, scope: Scope) -> list[Partial]:
     """`functools.partial(f, ...)` as Partial objects, one per name `f` may be."""
     if not call.args or call.args[0].keyword is not None or call.args[0].star:
         return []
@@ -149,22 +190,16 @@ def as_partial(call: cst.Call, scope: Scope, depth: int = 0) -> list[Partial]:
     if not isinstance(last, str) or not last.startswith("partial"):
         # Only `partial`/`partialmethod` (possibly aliased) can build a partial; resolving
         # every other call's callee here would multiply work on chains of rebinding.
-        if not (isinstance(call.func, cst.Name) and _is_partial_alias(call.func, scope)):
+        if not (isinstance(call.func, cst.Name) and _imported(call.func, scope) & set(PARTIAL)):
             return []
-    funcs = [t for t in callee_targets(call.func, scope, None, depth + 1) if isinstance(t, str)]
+    funcs = [t for t in callee_targets(call.func, scope) if isinstance(t, str)]
     if not any(f in PARTIAL for f in funcs):
         return []
     return [
         Partial(target, call, scope)
-        for target in callee_targets(call.args[0].value, scope, None, depth + 1)
+        for target in callee_targets(call.args[0].value, scope)
         if isinstance(target, str)
     ]
-
-
-def _is_partial_alias(name: cst.Name, scope: Scope) -> bool:
-    """`from functools import partial as p`: a name imported as functools.partial under another name."""
-    bindings, _ = scope.lookup(name.value)
-    return any(b.kind == IMPORT and b.qname in PARTIAL for b in bindings)
 
 
 def _literal(expr: cst.BaseExpression) -> Value:
@@ -180,7 +215,11 @@ def _literal(expr: cst.BaseExpression) -> Value:
 
 
 def values(expr: cst.BaseExpression | None, scope: Scope, depth: int = 0) -> list[Value]:
-    """What an expression may evaluate to, as far as constants and imports tell."""
+    """What an expression may evaluate to, as far as constants and imports tell.
+
+    Not memoised: `depth` bounds it, and an answer cut short there must not stand for a
+    question asked from nearer the top (results would depend on the order of questions)."""
+    budget.check()
     if expr is None or depth > MAX_DEPTH:
         return [UNKNOWN]
     if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float)):
@@ -198,7 +237,7 @@ def values(expr: cst.BaseExpression | None, scope: Scope, depth: int = 0) -> lis
             return stars or [UNKNOWN]
         return [v for binding in bindings for v in _binding_values(binding, depth)]
     if isinstance(expr, cst.Attribute):
-        names = [t for t in callee_targets(expr, scope, None, depth + 1) if isinstance(t, str)]
+        names = [t for t in callee_targets(expr, scope) if isinstance(t, str)]
         return [QName(n) for n in names] or [UNKNOWN]
     if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
         if any(isinstance(e, cst.StarredElement) for e in expr.elements):
@@ -235,14 +274,14 @@ def _binding_values(binding: Binding, depth: int) -> list[Value]:
 
 
 def _call_values(call: cst.Call, scope: Scope, depth: int) -> list[Value]:
-    funcs = [t for t in callee_targets(call.func, scope, None, depth + 1) if isinstance(t, str)]
+    funcs = [t for t in callee_targets(call.func, scope) if isinstance(t, str)]
     args = call.args
     if "builtins.getattr" in funcs or (not funcs and isinstance(call.func, cst.Name) and call.func.value == "getattr"):
         # getattr(module, "Name", default): either the attribute or the default.
         if len(args) >= 2 and not any(a.star or a.keyword for a in args):
             found: list[Value] = []
             attr = _literal(args[1].value)
-            bases = [t for t in callee_targets(args[0].value, scope, None, depth + 1) if isinstance(t, str)]
+            bases = [t for t in callee_targets(args[0].value, scope) if isinstance(t, str)]
             if isinstance(attr, Const) and isinstance(attr.value, str) and bases:
                 found.extend(QName(f"{b}.{attr.value}") for b in bases)
             else:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from mllint_sec.python import budget
+
 # Binding kinds.
 IMPORT, ASSIGN, CLASS, OTHER = "import", "assign", "class", "other"
 
@@ -167,6 +169,7 @@ class _Collector:
         module = self.facts.module
         self.stack.append((module, self.facts.scope, module, True))
         while self.stack:
+            budget.check()
             node, scope, statement, load = self.stack.pop()
             handler = _HANDLERS.get(type(node))
             if handler is not None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from mllint_sec.python import resolve
+from mllint_sec.python import budget, resolve
 from mllint_sec.python.scopes import ASSIGN, Scope
 
 MAX_DEPTH = 8
@@ -50,6 +50,7 @@ _PATH_ATTRS = {
 
 def shapes(expr: cst.BaseExpression | None, scope: Scope, depth: int = 0) -> list[Shape | None]:
     """Every shape `expr` may have; None stands for a value nothing is known about."""
+    budget.check()
     if expr is None or depth > MAX_DEPTH:
         return [None]
     if isinstance(expr, cst.SimpleString):
@@ -146,7 +147,7 @@ _OBJECT_PACKAGES = ("transformers.", "diffusers.", "peft.", "sentence_transforme
 
 def _call(call: cst.Call, scope: Scope, depth: int) -> list[Shape | None]:
     func = call.func
-    names = [t for t in resolve.callee_targets(func, scope, None, depth + 1) if isinstance(t, str)]
+    names = [t for t in resolve.callee_targets(func, scope) if isinstance(t, str)]
     if names and all(n.startswith(_OBJECT_PACKAGES) for n in names):
         return [Shape(obj=True)]
     if any(n in _PATH_CALLS for n in names):
@@ -171,7 +172,7 @@ def _is_path(expr: cst.BaseExpression, scope: Scope, depth: int) -> bool:
     if any(s is not None and s.path for s in found):
         return True
     return any(n in _PATH_CALLS or n.startswith("pathlib.") for n in
-               (t for t in resolve.callee_targets(expr, scope, None, depth + 1) if isinstance(t, str)))
+               (t for t in resolve.callee_targets(expr, scope) if isinstance(t, str)))
 
 
 # --- questions rules ask -------------------------------------------------------

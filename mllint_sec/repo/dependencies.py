@@ -14,7 +14,6 @@ Reading is cheap (no parser beyond TOML and packaging), so manifests are not cac
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
@@ -27,9 +26,15 @@ from packaging.utils import (
 )
 
 from mllint_sec.catalogue.model import Advisory, Catalogue, Rule
+from mllint_sec.core.engine_rules import PARSE_ERROR
 from mllint_sec.core.finding import Finding, normalise
 from mllint_sec.core.suppressions import apply_line_comments
-from mllint_sec.repo import manifests
+from mllint_sec.repo.manifests import manifest_kind, parse_manifest
+from mllint_sec.repo.manifests.lock_files import is_lock_file, parse_lock
+from mllint_sec.repo.manifests.manifest import NEWLINE, Dependency, Manifest, Problem
+from mllint_sec.repo.manifests.pinning import is_pinned
+from mllint_sec.repo.manifests.requirements_txt import parse_requirements
+from mllint_sec.repo.manifests.version_ranges import allows_any
 
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024  # a requirements file larger than this is not a manifest
 
@@ -40,7 +45,7 @@ class Declared:
 
     display: str  # path relative to the scan root (POSIX)
     path: Path
-    manifest: manifests.Manifest
+    manifest: Manifest
     lines: list[str]
 
 
@@ -58,17 +63,17 @@ class Declarations:
         found = cls()
         for display, path in files:
             name = PurePosixPath(display).name
-            kind = manifests.manifest_kind(display)
-            if kind is None and not manifests.is_lock_file(name):
+            kind = manifest_kind(display)
+            if kind is None and not is_lock_file(name):
                 continue
             text = _read_text(path)
             if text is None:
                 found.problems.append(f"{display}: cannot read")
                 continue
             if kind is not None:
-                found.manifests[display] = Declared(display, path, manifests.parse_manifest(kind, text), _lines(text))
+                found.manifests[display] = Declared(display, path, parse_manifest(kind, text), _lines(text))
             else:
-                found.locked[display] = manifests.parse_lock(name, text)
+                found.locked[display] = parse_lock(name, text)
         found._read_includes({display: path for display, path in files})
         return found
 
@@ -83,7 +88,7 @@ class Declarations:
                     continue
                 text = _read_text(paths[target])
                 if text is not None:
-                    parsed = manifests.parse_requirements(text)
+                    parsed = parse_requirements(text)
                     self.manifests[target] = Declared(target, paths[target], parsed, _lines(text))
                     pending.append(target)
 
@@ -122,7 +127,7 @@ class Declarations:
             target = _join(display, written)
             constraint = self.manifests.get(target)
             if constraint is not None:
-                pinned |= {d.name for d in constraint.manifest.dependencies if manifests.is_pinned(d)}
+                pinned |= {d.name for d in constraint.manifest.dependencies if is_pinned(d)}
         return pinned
 
     def allowed(self, package: str) -> list[tuple[str, str]]:
@@ -143,8 +148,8 @@ class Declarations:
 
 
 def _lines(text: str) -> list[str]:
-    """Lines as manifests.py counts them: only \\n, \\r\\n and \\r end one (not form feeds)."""
-    return re.split(r"\r\n|\r|\n", text)
+    """Lines as the manifest parsers count them: only \\n, \\r\\n and \\r end one (not form feeds)."""
+    return NEWLINE.split(text)
 
 
 def _read_text(path: Path) -> str | None:
@@ -171,8 +176,8 @@ def dependency_findings(display: str, declarations: Declarations, catalogue: Cat
     if declared is None:
         return []
     findings: list[Finding] = []
-    if "MLS001" in enabled:
-        findings.extend(_problem(declared, problem, catalogue.rules["MLS001"]) for problem in declared.manifest.problems)
+    if PARSE_ERROR in enabled:
+        findings.extend(_problem(declared, problem, catalogue.rules[PARSE_ERROR]) for problem in declared.manifest.problems)
     rules = [r for r in catalogue.rules.values() if r.id in enabled and r.dependencies]
     if rules and declarations.lock_covering(display) is None:
         constrained = declarations.pinned_by_constraints(display)
@@ -186,9 +191,9 @@ def dependency_findings(display: str, declarations: Declarations, catalogue: Cat
     return apply_line_comments(findings, declared.lines)
 
 
-def _one_version(dependency: manifests.Dependency) -> bool:
+def _one_version(dependency: Dependency) -> bool:
     """Pinned, or a direct link to one release's wheel or sdist (its file name carries the version)."""
-    if manifests.is_pinned(dependency):
+    if is_pinned(dependency):
         return True
     if dependency.url is None:
         return False
@@ -212,7 +217,7 @@ _ADVICE = {
 }
 
 
-def _unpinned(declared: Declared, dependency: manifests.Dependency, rule: Rule, template: str) -> Finding:
+def _unpinned(declared: Declared, dependency: Dependency, rule: Rule, template: str) -> Finding:
     requirement = dependency.text.strip() or dependency.raw_name
     allowed = f"`{requirement}`" if dependency.specifier or dependency.url else "any version"
     message = template.format(
@@ -225,7 +230,7 @@ def _unpinned(declared: Declared, dependency: manifests.Dependency, rule: Rule, 
     )
 
 
-def _problem(declared: Declared, problem: manifests.Problem, rule: Rule) -> Finding:
+def _problem(declared: Declared, problem: Problem, rule: Rule) -> Finding:
     snippet = _line(declared.lines, problem.line)
     return Finding(
         rule.id, declared.display, problem.line, problem.column, problem.line, max(problem.column, len(snippet) + 1),
@@ -240,9 +245,8 @@ def _line(lines: list[str], number: int) -> str:
 # --- advisory rules ----------------------------------------------------------------------
 
 
-def settle_advisory(finding: Finding, rule: Rule, declarations: Declarations) -> Finding | None:
-    """Keep a finding whose call relies on a safe form only if the project allows an affected version."""
-    package = finding.extra.pop("advisory_package")
+def settle_advisory(finding: Finding, package: str, rule: Rule, declarations: Declarations) -> Finding | None:
+    """Keep a finding whose call relies on a safe form of `package` only if the project allows an affected version."""
     allowed = declarations.allowed(package)
     if not allowed:
         return None  # not declared: nothing says which version runs
@@ -251,7 +255,7 @@ def settle_advisory(finding: Finding, rule: Rule, declarations: Declarations) ->
         if advisory.package != package:
             continue
         for specifier, where in allowed:
-            if manifests.allows_any(specifier, advisory.affected):
+            if allows_any(specifier, advisory.affected):
                 hits.append((advisory, specifier, where))
                 break
     if not hits:

@@ -1,7 +1,7 @@
 """Provenance findings: which data and model files have a record of their content, and
 whether the records themselves pin anything.
 
-`ProvenanceView` reads the repository's records once (records.py parses them): Git LFS
+`ProvenanceView` reads the repository's records once (`repo/records/` parses them): Git LFS
 patterns from every `.gitattributes`, outputs with hashes from `.dvc` files, `dvc.lock`
 files and checksum manifests. `provenance_findings` then checks the targets:
 
@@ -18,17 +18,17 @@ import re
 from pathlib import Path, PurePosixPath
 
 from mllint_sec.catalogue.model import Catalogue, ProvenanceMatch, Rule
-from mllint_sec.core.file_kinds import (
-    ARTIFACT_SUFFIXES,
-    DATA,
-    MODEL_SUFFIXES,
-    RECORD,
-    Target,
-)
-from mllint_sec.core.finding import WHOLE_FILE, Finding, normalise
+from mllint_sec.core.engine_rules import PARSE_ERROR
+from mllint_sec.core.file_kinds import ARTIFACT_SUFFIXES, MODEL_SUFFIXES, FileKind, Target
+from mllint_sec.core.finding import Finding, normalise
+from mllint_sec.core.lfs_pointer import is_lfs_pointer_file
 from mllint_sec.core.suppressions import apply_line_comments
 from mllint_sec.python.prefilter import code_only
-from mllint_sec.repo import records
+from mllint_sec.repo.records.checksums import checksum_manifest, is_checksum_manifest
+from mllint_sec.repo.records.dvc import dvc_file, dvc_lock, dvc_yaml_outs
+from mllint_sec.repo.records.gitattributes import LfsPatterns, gitattributes_lfs
+from mllint_sec.repo.records.model_card import ModelCard, model_card
+from mllint_sec.repo.records.record import Output, Records
 
 MAX_RECORD_BYTES = 1024 * 1024
 # Front-matter keys that make a README a model card, and tags that say it is a fine-tune.
@@ -52,17 +52,17 @@ class ProvenanceView:
     def __init__(self, files: list[Target]):
         self.files = {t.display: t.path for t in files}
         patterns = []
-        outputs: list[records.Output] = []
+        outputs: list[Output] = []
         for display, path in sorted(self.files.items()):
             name = PurePosixPath(display).name
             if name == ".gitattributes":
-                patterns.append(records.gitattributes_lfs(display, _text(path) or ""))
+                patterns.append(gitattributes_lfs(display, _text(path) or ""))
             elif name.endswith(".dvc") or name == "dvc.lock":
                 parsed = _parse_record(display, _text(path) or "")
                 outputs.extend(parsed.outputs if parsed else ())
-            elif records.is_checksum_manifest(name):
-                outputs.extend(records.checksum_manifest(display, _text(path) or "").outputs)
-        self.lfs = records.LfsPatterns.combine(patterns)
+            elif is_checksum_manifest(name):
+                outputs.extend(checksum_manifest(display, _text(path) or "").outputs)
+        self.lfs = LfsPatterns.combine(patterns)
         recorded = [o for o in outputs if o.digest]
         self.recorded_files = {o.path for o in recorded if not o.is_dir}
         self.recorded_dirs = tuple(sorted(o.path.rstrip("/") + "/" for o in recorded if o.is_dir))
@@ -84,7 +84,7 @@ class ProvenanceView:
         display = target.display
         if self.lfs.matches(display) or display in self.recorded_files or display.startswith(self.recorded_dirs):
             return True
-        return _is_lfs_pointer(target.path)
+        return is_lfs_pointer_file(target.path)
 
 
 def provenance_findings(
@@ -93,16 +93,16 @@ def provenance_findings(
     found: list[Finding] = []
     for target, enabled in targets:
         matches = [(r, m) for r in catalogue.rules.values() if r.id in enabled for m in r.provenance]
-        if not matches and "MLS001" not in enabled:
+        if not matches and PARSE_ERROR not in enabled:
             continue
-        if target.kind == RECORD:
+        if target.kind == FileKind.RECORD:
             found.extend(_record_findings(target, view, matches, catalogue, enabled))
             continue
         for rule, match in matches:
             if match.check == "untracked-artifact" and _needs_record(target, min_bytes) and not view.has_record(target):
                 message = match.message.format(path=target.display)
                 found.append(Finding(rule.id, target.display, 1, 1, 1, 1, message, "", rule.severity,
-                                     statement_text="untracked:" + target.display, extra={WHOLE_FILE: True}))
+                                     statement_text="untracked:" + target.display, whole_file=True))
     return found
 
 
@@ -119,7 +119,7 @@ def _needs_record(target: Target, min_bytes: int) -> bool:
     suffix = target.path.suffix.lower()
     if suffix in _MODEL_FILES:
         return True
-    if target.kind == DATA or suffix in (".zip", ".npy", ".npz"):
+    if target.kind == FileKind.DATA or suffix in (".zip", ".npy", ".npz"):
         try:
             return os.path.getsize(target.path) >= min_bytes
         except OSError:
@@ -135,12 +135,16 @@ def _record_findings(target: Target, view: ProvenanceView, matches, catalogue: C
     lines = text.splitlines()
     found: list[Finding] = []
     if name == "readme.md":
+        card = model_card(target.display, text)
         for rule, match in matches:
             if match.check == "model-card-field":
-                found.extend(_model_card(target, text, rule, match, view))
-        return found
-    if name == "dvc.yaml":
-        declared, problems = records.dvc_yaml_outs(target.display, text)
+                found.extend(_model_card(target, card, rule, match, view))
+        # A README may open with a Markdown rule rather than front matter, so YAML that does not
+        # parse there says nothing; YAML the reader refused (size, nesting, aliases) may be a
+        # card that is never checked, and is reported as in any other record.
+        problems = [problem for problem in card.problems if problem.refused] if card else []
+    elif name == "dvc.yaml":
+        declared, problems = dvc_yaml_outs(target.display, text)
         directory = str(PurePosixPath(target.display).parent)
         for rule, match in matches:
             if match.check == "dvc-missing-lock" and declared and directory not in view.lock_dirs:
@@ -156,14 +160,14 @@ def _record_findings(target: Target, view: ProvenanceView, matches, catalogue: C
                 if not output.digest:
                     message = match.message.format(record=target.display, path=output.path)
                     found.append(_at(rule, target, output.line, lines, message, "no-hash:" + output.path))
-    if "MLS001" in enabled:
-        parse_error = catalogue.rules["MLS001"]
+    if PARSE_ERROR in enabled:
+        parse_error = catalogue.rules[PARSE_ERROR]
         found.extend(_at(parse_error, target, p.line, lines, p.message, "record:" + p.message) for p in problems)
     return apply_line_comments(found, lines)
 
 
-def _model_card(target: Target, text: str, rule: Rule, match: ProvenanceMatch, view: ProvenanceView) -> list[Finding]:
-    card = records.model_card(target.display, text)
+def _model_card(target: Target, card: ModelCard | None, rule: Rule, match: ProvenanceMatch,
+                view: ProvenanceView) -> list[Finding]:
     if card is None or not _CARD_KEYS & set(card.fields):
         return []  # a README without model-card front matter (a Jekyll page, a plain README)
     missing = [field for field, present in (("datasets", card.has_datasets), ("license", card.has_license)) if not present]
@@ -177,7 +181,7 @@ def _model_card(target: Target, text: str, rule: Rule, match: ProvenanceMatch, v
     return [Finding(rule.id, target.display, 1, 1, 1, 4, message, "---", rule.severity, statement_text="card:" + fields)]
 
 
-def _is_fine_tune(card: records.ModelCard) -> bool:
+def _is_fine_tune(card: ModelCard) -> bool:
     tags = card.fields.get("tags") or []
     tags = [tags] if isinstance(tags, str) else tags
     lowered = {str(tag).lower() for tag in tags if isinstance(tag, (str, int, float))}
@@ -190,12 +194,12 @@ def _at(rule: Rule, target: Target, line: int, lines: list[str], message: str, k
                    statement_text=key + ":" + normalise(snippet))
 
 
-def _parse_record(display: str, text: str) -> records.Records | None:
+def _parse_record(display: str, text: str) -> Records | None:
     name = PurePosixPath(display).name
     if name == "dvc.lock":
-        return records.dvc_lock(display, text)
+        return dvc_lock(display, text)
     if name.endswith(".dvc"):
-        return records.dvc_file(display, text)
+        return dvc_file(display, text)
     return None
 
 
@@ -207,11 +211,3 @@ def _text(path: Path) -> str | None:
     except OSError:
         return None
 
-
-def _is_lfs_pointer(path: Path) -> bool:
-    try:
-        if os.path.getsize(path) >= 1024:
-            return False
-        return records.lfs_pointer(path.read_bytes()) is not None
-    except OSError:
-        return False

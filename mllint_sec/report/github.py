@@ -8,7 +8,10 @@ annotation on the pull request's diff. Paths are relative to the repository root
 from __future__ import annotations
 
 from mllint_sec.engine.runner import RunResult
-from mllint_sec.report.sarif import _Sources, locate_repository
+from mllint_sec.report.escape import visible
+from mllint_sec.report.formats import Format, RenderOptions
+from mllint_sec.report.sarif import locate_repository
+from mllint_sec.report.source_lines import SourceFiles
 
 COMMANDS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice", "note": "notice"}
 
@@ -28,9 +31,9 @@ def command(name: str, message: str, **properties) -> str:
     return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
 
 
-def render(result: RunResult) -> str:
+def render(result: RunResult, options: RenderOptions = RenderOptions()) -> str:  # noqa: B008 - frozen
     scan_root = result.scan_root
-    sources = _Sources(scan_root, locate_repository(scan_root).root)
+    sources = SourceFiles(scan_root, locate_repository(scan_root).root)
     rules = result.catalogue.rules
     lines = []
     for finding in result.active:
@@ -40,8 +43,8 @@ def render(result: RunResult) -> str:
         lines.append(
             command(
                 COMMANDS[finding.severity],
-                finding.message,
-                file=sources.display(finding.path),
+                visible(finding.message),
+                file=visible(sources.display(finding.path)),
                 line=finding.line,
                 col=finding.column,
                 endLine=None if empty else finding.end_line,
@@ -49,5 +52,8 @@ def render(result: RunResult) -> str:
                 title=title,
             )
         )
-    lines += [command("warning", problem, title="mllint-sec") for problem in result.problems]
+    lines += [command("warning", visible(problem), title="mllint-sec") for problem in result.problems]
     return "".join(line + "\n" for line in lines)
+
+
+FORMAT = Format("github", render)

@@ -6,8 +6,10 @@ import json
 from collections import Counter
 
 from mllint_sec import __version__
-from mllint_sec.catalogue.model import SEVERITIES
+from mllint_sec.core.flow_step import FlowStep
+from mllint_sec.core.severity import Severity
 from mllint_sec.engine.runner import RunResult
+from mllint_sec.report.formats import Format, RenderOptions
 
 SCHEMA_VERSION = 1
 
@@ -15,7 +17,7 @@ SCHEMA_VERSION = 1
 LFS_REASON = "Git LFS pointer: the artifact's content is not checked out"
 
 
-def render(result: RunResult) -> str:
+def render(result: RunResult, options: RenderOptions = RenderOptions()) -> str:  # noqa: B008 - frozen
     rules = result.catalogue.rules
     active = result.active
     counts = Counter(f.severity for f in active)
@@ -37,8 +39,8 @@ def render(result: RunResult) -> str:
                 "fingerprint": f.fingerprint,
                 "suppressed": f.suppressed,
                 "suppression_reason": f.suppression_reason,
-                **({"cell": f.extra["cell"], "cell_line": f.extra["cell_line"]} if "cell" in f.extra else {}),
-                **({"flow": f.extra["flow"]} if f.extra.get("flow") else {}),
+                **({"cell": f.cell.cell, "cell_line": f.cell.line} if f.cell is not None else {}),
+                **({"flow": [_step(step) for step in f.flow]} if f.flow else {}),
             }
             for f in result.findings
         ],
@@ -46,7 +48,7 @@ def render(result: RunResult) -> str:
             "files_scanned": result.files_scanned,
             "findings": len(active),
             "suppressed": len(result.findings) - len(active),
-            "by_severity": {s: counts[s] for s in SEVERITIES},
+            "by_severity": {s: counts[s] for s in Severity},
             "fail_on": result.fail_on,
             "failing": len(result.failing()),
         },
@@ -54,3 +56,13 @@ def render(result: RunResult) -> str:
         "not_scanned": [{"path": path, "reason": LFS_REASON} for path in result.not_scanned],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _step(step: FlowStep) -> dict:
+    """A flow step; `path` only for a step in another file than the finding's."""
+    located = {"line": step.line, "column": step.column, "end_line": step.end_line, "end_column": step.end_column,
+               "message": step.message}
+    return located if step.path is None else {**located, "path": step.path}
+
+
+FORMAT = Format("json", render)

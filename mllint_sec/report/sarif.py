@@ -37,9 +37,13 @@ import sarif_om as om
 
 from mllint_sec import __version__
 from mllint_sec.catalogue.model import Catalogue, Rule
-from mllint_sec.core.finding import SEVERITY_RANK, WHOLE_FILE, Finding
+from mllint_sec.core.engine_rules import PARSE_ERROR
+from mllint_sec.core.finding import Finding
+from mllint_sec.engine.git import GitError, run_git, top_level
 from mllint_sec.engine.runner import RunResult
+from mllint_sec.report.formats import Format, RenderOptions
 from mllint_sec.report.rule_docs import render_docs
+from mllint_sec.report.source_lines import SourceFiles
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -63,7 +67,6 @@ LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "not
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "note": "1.0"}
 PROBLEM_SEVERITY = {"error": "error", "warning": "warning", "note": "recommendation"}
 NON_SECURITY_FAMILIES = frozenset({"engine"})
-PARSE_ERROR = "MLS001"
 
 
 # --- the serializer ------------------------------------------------------------------
@@ -195,30 +198,24 @@ class Repository:
 def locate_repository(scan_root: Path) -> Repository:
     """The git work tree holding `scan_root` (origin, HEAD, branch), or the scan root itself."""
     try:
-        import git  # gitpython, imported lazily as discovery does
-    except ImportError:  # pragma: no cover - gitpython without a git binary
+        top = top_level(scan_root)
+    except GitError:  # not a repository, or git unusable
         return Repository(scan_root, False)
-    try:
-        repo = git.Repo(scan_root, search_parent_directories=True)
-        top = repo.working_tree_dir
-    except Exception:  # noqa: BLE001 - not a repository, or git unusable
-        return Repository(scan_root, False)
-    if top is None:
-        return Repository(scan_root, False)
-    found = Repository(Path(top).resolve(), True)
-    try:
-        found.repository_uri = clean_remote_url(repo.remote("origin").url)
-    except Exception:  # noqa: BLE001 - no origin remote
-        pass
-    try:
-        found.revision_id = repo.head.commit.hexsha
-    except Exception:  # noqa: BLE001 - no commit yet
-        pass
-    try:
-        found.branch = repo.active_branch.name
-    except Exception:  # noqa: BLE001 - detached HEAD (usual in CI)
-        pass
+    found = Repository(top.resolve(), True)
+    remote_url = _git_line(top, "config", "--get", "remote.origin.url")  # None: no origin remote
+    found.repository_uri = clean_remote_url(remote_url) if remote_url is not None else None
+    found.revision_id = _git_line(top, "rev-parse", "--verify", "--quiet", "HEAD")  # None: no commit yet
+    head = _git_line(top, "symbolic-ref", "--quiet", "HEAD")  # None: detached HEAD (usual in CI)
+    if head is not None and head.startswith("refs/heads/"):
+        found.branch = head.removeprefix("refs/heads/")
     return found
+
+
+def _git_line(top: Path, command: str, *args: str) -> str | None:
+    try:
+        return run_git(top, command, *args).decode("utf-8", "replace").rstrip("\n")
+    except GitError:
+        return None
 
 
 _SCP_LIKE = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>(?!//).+)$")
@@ -243,44 +240,18 @@ def clean_remote_url(url: str) -> str | None:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-class _Sources:
-    """Finding paths -> URIs relative to %SRCROOT%, and cached file text for hashes and snippets."""
+class _Sources(SourceFiles):
+    """Besides the files' text: artifact locations relative to %SRCROOT%, and line hashes."""
 
     def __init__(self, scan_root: Path, repo_root: Path):
-        self.scan_root = scan_root
-        self.repo_root = repo_root
-        self._text: dict[Path, str | None] = {}
+        super().__init__(scan_root, repo_root)
         self._hashes: dict[Path, list[str]] = {}
-        self._lines: dict[Path, list[str] | None] = {}
-
-    def absolute(self, finding_path: str) -> Path:
-        return (self.scan_root / finding_path).resolve()
 
     def artifact(self, finding_path: str) -> om.ArtifactLocation:
-        absolute = self.absolute(finding_path)
-        try:
-            relative = absolute.relative_to(self.repo_root).as_posix()
-        except ValueError:  # outside the repository: an absolute file URI is all we can say
-            return om.ArtifactLocation(uri=absolute.as_uri())
+        relative = self.repository_relative(finding_path)
+        if relative is None:  # outside the repository: an absolute file URI is all we can say
+            return om.ArtifactLocation(uri=self.absolute(finding_path).as_uri())
         return om.ArtifactLocation(uri=quote(relative, safe="/"), uri_base_id=SRCROOT)
-
-    def display(self, finding_path: str) -> str:
-        """Repository-relative POSIX path (for workflow commands)."""
-        absolute = self.absolute(finding_path)
-        try:
-            return absolute.relative_to(self.repo_root).as_posix()
-        except ValueError:
-            return absolute.as_posix()
-
-    def text(self, finding_path: str) -> str | None:
-        absolute = self.absolute(finding_path)
-        if absolute not in self._text:
-            try:
-                # As Node's utf8 stream decoder in codeql-action: invalid bytes -> U+FFFD, BOM kept.
-                self._text[absolute] = absolute.read_bytes().decode("utf-8", errors="replace")
-            except OSError:
-                self._text[absolute] = None
-        return self._text[absolute]
 
     def line_hash(self, finding_path: str, line: int) -> str | None:
         text = self.text(finding_path)
@@ -291,13 +262,6 @@ class _Sources:
             self._hashes[absolute] = line_hashes(text)
         hashes = self._hashes[absolute]
         return hashes[line - 1] if 0 < line <= len(hashes) else None
-
-    def lines(self, finding_path: str) -> list[str] | None:
-        absolute = self.absolute(finding_path)
-        if absolute not in self._lines:
-            text = self.text(finding_path)
-            self._lines[absolute] = None if text is None else re.split(r"\r\n|\r|\n", text)
-        return self._lines[absolute]
 
 
 # --- building the log -----------------------------------------------------------------
@@ -364,7 +328,7 @@ def reporting_descriptor(rule: Rule, catalogue: Catalogue) -> om.ReportingDescri
 
 
 def _region(finding: Finding, sources: _Sources) -> tuple[om.Region, om.Region | None]:
-    if finding.extra.get(WHOLE_FILE):
+    if finding.whole_file:
         return om.Region(start_line=1), None  # a binary artifact: its bytes are no snippet
     region = om.Region(
         start_line=finding.line,
@@ -428,30 +392,30 @@ def _result(finding: Finding, rule_index: int, sources: _Sources, include_suppre
 
 def _code_flows(finding: Finding, sources: _Sources) -> list[om.CodeFlow] | None:
     """The path request data takes to the reported call (flow rules), one thread flow, source first."""
-    steps = finding.extra.get("flow")
+    steps = finding.flow
     if not steps:
         return None
     locations = [
         om.ThreadFlowLocation(
             location=om.Location(
                 physical_location=om.PhysicalLocation(
-                    artifact_location=sources.artifact(step.get("path", finding.path)),
-                    region=om.Region(start_line=step["line"], start_column=step["column"],
-                                     end_line=step["end_line"], end_column=step["end_column"]),
+                    artifact_location=sources.artifact(step.path or finding.path),
+                    region=om.Region(start_line=step.line, start_column=step.column,
+                                     end_line=step.end_line, end_column=step.end_column),
                 ),
-                message=om.Message(text=step["message"]),
+                message=om.Message(text=step.message),
             ),
             execution_order=order,
         )
         for order, step in enumerate(steps, 1)
     ]
-    return [om.CodeFlow(thread_flows=[om.ThreadFlow(locations=locations)], message=om.Message(text=steps[0]["message"]))]
+    return [om.CodeFlow(thread_flows=[om.ThreadFlow(locations=locations)], message=om.Message(text=steps[0].message))]
 
 
 def _keep_most_severe(findings: list[Finding], limit: int) -> tuple[list[Finding], int]:
     if len(findings) <= limit:
         return findings, 0
-    ranked = sorted(range(len(findings)), key=lambda i: (-SEVERITY_RANK[findings[i].severity], i))
+    ranked = sorted(range(len(findings)), key=lambda i: (-findings[i].severity.rank, i))
     kept = sorted(ranked[:limit])
     return [findings[i] for i in kept], len(findings) - limit
 
@@ -547,11 +511,11 @@ def build_log(
     return om.SarifLog(version=SARIF_VERSION, schema_uri=SCHEMA_URI, runs=[run])
 
 
-def render(result: RunResult, *, category: str | None = None, include_suppressed: bool = False) -> str:
+def render(result: RunResult, options: RenderOptions = RenderOptions()) -> str:  # noqa: B008 - frozen
     """The SARIF text; when its gzip exceeds GitHub's upload limit, fewer (the most severe) results are kept."""
     limit, size_limited = MAX_RESULTS, False
     while True:
-        log = build_log(result, category=category, include_suppressed=include_suppressed,
+        log = build_log(result, category=options.category, include_suppressed=options.include_suppressed,
                         max_results=limit, size_limited=size_limited)
         text = dumps(log)
         if limit == 0 or len(gzip.compress(text.encode("utf-8"), compresslevel=6)) <= MAX_GZIP_BYTES:
@@ -559,3 +523,5 @@ def render(result: RunResult, *, category: str | None = None, include_suppressed
         kept = len(log.runs[0].results)
         limit, size_limited = kept // 2, True
 
+
+FORMAT = Format("sarif", render)

@@ -4,29 +4,31 @@ from __future__ import annotations
 
 from collections import Counter
 
-from mllint_sec.catalogue.model import SEVERITIES
+from mllint_sec.core.severity import Severity
 from mllint_sec.engine.runner import RunResult
+from mllint_sec.report.escape import visible
+from mllint_sec.report.formats import Format, RenderOptions
 
 
-def render(result: RunResult, show_suppressed: bool = False) -> str:
+def render(result: RunResult, options: RenderOptions = RenderOptions()) -> str:  # noqa: B008 - frozen
     out: list[str] = []
     for finding in result.findings:
-        if finding.suppressed and not show_suppressed:
+        if finding.suppressed and not options.show_suppressed:
             continue
         mark = " (suppressed)" if finding.suppressed else ""
-        if "cell" in finding.extra:  # notebooks: the cell and its line, as Jupyter shows them
-            where = f"{finding.path}:cell {finding.extra['cell']}:line {finding.extra['cell_line']}:{finding.extra['cell_column']}"
+        if finding.cell is not None:  # notebooks: the cell and its line, as Jupyter shows them
+            where = f"{finding.path}:cell {finding.cell.cell}:line {finding.cell.line}:{finding.cell.column}"
         else:
             where = f"{finding.path}:{finding.line}:{finding.column}"
         out.append(f"{where}: {finding.rule_id} [{finding.severity}] {finding.message}{mark}")
         if finding.snippet:
             out.append(f"    {finding.snippet.strip()}")
-        for step in finding.extra.get("flow", ()):  # the path request data takes (INPUT rules)
-            out.append(f"    flow {step.get('path', finding.path)}:{step['line']}:{step['column']}: {step['message']}")
+        for step in finding.flow:  # the path request data takes (INPUT rules)
+            out.append(f"    flow {step.path or finding.path}:{step.line}:{step.column}: {step.message}")
     for problem in result.problems:
         out.append(f"warning: {problem}")
     out.append(summary(result))
-    return "\n".join(out) + "\n"
+    return "\n".join(map(visible, out)) + "\n"  # scanned text (paths, lines, quoted code) cannot forge the report
 
 
 def summary(result: RunResult) -> str:
@@ -39,6 +41,9 @@ def summary(result: RunResult) -> str:
     if not active:
         return f"No findings in {files}{tail}."
     counts = Counter(f.severity for f in active)
-    by_severity = ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts[s])
+    by_severity = ", ".join(f"{counts[s]} {s}" for s in Severity if counts[s])
     noun = "finding" if len(active) == 1 else "findings"
     return f"Found {len(active)} {noun} ({by_severity}) in {files}{tail}."
+
+
+FORMAT = Format("text", render)

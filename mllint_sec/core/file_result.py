@@ -1,0 +1,17 @@
+"""What analysing one file gives the run: the unit the result cache stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mllint_sec.core.finding import Finding
+from mllint_sec.core.flow_summary import FlowSummary
+
+
+@dataclass
+class FileResult:
+    findings: list[Finding] = field(default_factory=list)
+    summary: FlowSummary | None = None  # for the cross-module pass (Python files only)
+    # False when the result depends on this run rather than on the file's bytes alone
+    # (an analysis stopped by a time limit): it is then not cached.
+    cacheable: bool = True

@@ -1,0 +1,43 @@
+"""Output formats: one interface, registered by name; `check --format` offers every registered one.
+
+A format is a module of this package that defines `FORMAT = Format(name, render)`, and a
+line in FORMAT_MODULES. The modules are imported only when their format is chosen: the
+SARIF one loads sarif-om, which would add ~60 ms to every run, pre-commit's included.
+tests/test_formats.py checks that every module defining a format is registered under its name.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable
+
+from mllint_sec.engine.runner import RunResult
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """The command line's report options; each format reads those it has a use for."""
+
+    show_suppressed: bool = False  # text: list suppressed findings as well
+    include_suppressed: bool = False  # SARIF: emit suppressed results, marked with suppressions[]
+    category: str | None = None  # SARIF: runAutomationDetails.id, the code scanning category
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str  # what `--format` calls it
+    render: Callable[[RunResult, RenderOptions], str]  # the whole report
+
+
+FORMAT_MODULES = {
+    "text": "mllint_sec.report.text",
+    "json": "mllint_sec.report.json_report",
+    "sarif": "mllint_sec.report.sarif",
+    "github": "mllint_sec.report.github",
+}
+
+
+def format_named(name: str) -> Format:
+    found: Format = importlib.import_module(FORMAT_MODULES[name]).FORMAT
+    return found
