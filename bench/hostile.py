@@ -61,10 +61,44 @@ def rebinding_handler(size: int, directory: Path) -> None:
                                           encoding="utf-8")
 
 
+# --- item 2: patterns and lines written by the scanned repository -------------------------
+# A backtracking regex took 4-5x longer per `*a` (10 of them against a 40-character name: 20 s)
+# and was quadratic in a run of blanks (100,000 of them: 60 s).
+
+STAR_COUNTS = (10, 20, 40, 80)
+NAMED_FILES = 500  # files whose 40-character names every pattern is matched against
+
+
+def _long_names(directory: Path, suffix: str) -> None:
+    for index in range(NAMED_FILES):
+        (directory / f"{'a' * 40}{index}{suffix}").write_bytes(b"{}")
+
+
+def exclude_glob(size: int, directory: Path) -> None:
+    """`exclude = ["*a*a...*b"]` with `size` `*a`s, matched against every file's name."""
+    (directory / "pyproject.toml").write_text(f'[tool.mllint-sec]\nexclude = ["{"*a" * size}*b"]\n', encoding="utf-8")
+    _long_names(directory, ".txt")
+    (directory / f"{'a' * 40}.py").write_text("import pickle\npickle.loads(blob)\n", encoding="utf-8")
+
+
+def gitattributes_glob(size: int, directory: Path) -> None:
+    """A `.gitattributes` line `*a*a...*b filter=lfs` with `size` `*a`s, matched against every model file."""
+    (directory / ".gitattributes").write_text(f"{'*a' * size}*b filter=lfs\n", encoding="utf-8")
+    _long_names(directory, ".safetensors")
+
+
+def requirements_blank_line(size: int, directory: Path) -> None:
+    """A requirements file with one line of `size` blanks."""
+    (directory / "requirements.txt").write_text("torch>=2\n" + " " * size + "\n", encoding="utf-8")
+
+
 CASES = [
     Case("import-loads-pairs", import_loads_pairs),
     Case("reimporting-notebook", reimporting_notebook),
     Case("rebinding-handler", rebinding_handler),
+    Case("exclude-glob-stars", exclude_glob, STAR_COUNTS),
+    Case("gitattributes-glob-stars", gitattributes_glob, STAR_COUNTS),
+    Case("requirements-blank-line", requirements_blank_line, (125_000, 250_000, 500_000, 1_000_000)),
 ]
 
 

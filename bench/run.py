@@ -179,9 +179,9 @@ def bench(target: Path, rounds: int, semgrep_rules: Path | None) -> None:
                 memory["mllint-sec warm"].append(peak)
             shutil.rmtree(cache, ignore_errors=True)
     print(f"\n{target}  ({sum(1 for _ in target.rglob('*.py'))} .py files, {rounds} rounds, median)")
-    for name in times:
-        if times[name]:
-            print(f"  {name:<16} {statistics.median(times[name]):8.2f} s  {statistics.median(memory[name]):8.0f} MiB")
+    for name, samples in times.items():
+        if samples:
+            print(f"  {name:<16} {statistics.median(samples):8.2f} s  {statistics.median(memory[name]):8.0f} MiB")
     if times.get("bandit-ml"):
         bandit = statistics.median(times["bandit-ml"])
         cold = statistics.median(times["mllint-sec"])

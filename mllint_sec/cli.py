@@ -7,7 +7,9 @@ or configuration error (one line on stderr, never a traceback).
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -16,6 +18,7 @@ from mllint_sec.catalogue.loading import load_catalogue
 from mllint_sec.catalogue.model import CatalogueError
 from mllint_sec.core.severity import Severity
 from mllint_sec.engine.config import ConfigError
+from mllint_sec.engine.discovery import TargetError
 from mllint_sec.engine.runner import Options, run
 from mllint_sec.report import text
 from mllint_sec.report.formats import FORMAT_MODULES, RenderOptions, format_named
@@ -28,6 +31,13 @@ def _split(values: tuple[str, ...]) -> list[str]:
     return [item.strip() for value in values for item in value.split(",") if item.strip()]
 
 
+# A scanned repository's own configuration can turn rules off; a responder scanning untrusted code sets this.
+_isolated_option = click.option(
+    "--isolated", is_flag=True,
+    help="Use no configuration file: defaults and command-line flags only (for scanning untrusted code).",
+)
+
+
 def _fail(message: str) -> None:
     click.echo(f"mllint-sec: error: {message}", err=True)
     sys.exit(EXIT_ERROR)
@@ -36,15 +46,22 @@ def _fail(message: str) -> None:
 class _OneLineErrors(click.Group):
     """Usage errors as one `mllint-sec: error: ...` line with exit code 2, as configuration errors are."""
 
-    def main(self, *args, **kwargs):
-        standalone = kwargs.pop("standalone_mode", True)
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         try:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as exc:
-            click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+            ctx: click.Context | None = exc.ctx
+            click.echo(ctx.get_help() if ctx is not None else str(exc))
             sys.exit(EXIT_CLEAN)
         except click.ClickException as exc:
-            if not standalone:
+            if not standalone_mode:
                 raise
             _fail(exc.format_message())
         except click.exceptions.Abort:
@@ -59,7 +76,8 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--select", multiple=True, help="Only these rules: ids, id prefixes, family or rule names (comma-separated).")
+@click.option("--select", multiple=True,
+              help="Only these rules: ids, id prefixes, family or rule names (comma-separated).")
 @click.option("--extend-select", multiple=True, help="Add these rules to the selection (how opt-in rules are enabled).")
 @click.option("--ignore", multiple=True, help="Skip these rules (added to the configuration's ignore list).")
 @click.option("--format", "output_format", type=click.Choice(list(FORMAT_MODULES)), default="text", show_default=True)
@@ -67,22 +85,44 @@ def main() -> None:
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--fail-on", type=click.Choice([s.value for s in Severity], case_sensitive=False),
               help="Lowest severity that fails the run [default: low].")
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), help="Use this configuration file.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Use this configuration file.")
+@_isolated_option
 @click.option("--show-suppressed", is_flag=True, help="Also list suppressed findings in text output.")
-@click.option("--include-suppressed", is_flag=True, help="SARIF: also emit suppressed findings, marked with suppressions[].")
+@click.option("--include-suppressed", is_flag=True,
+              help="SARIF: also emit suppressed findings, marked with suppressions[].")
 @click.option("--category", help="SARIF: runAutomationDetails.id, the code scanning category (a trailing / is added).")
 @click.option("--diff-base", metavar="REF", help="Only report findings on lines changed since this git revision.")
 @click.option("--baseline", "baseline_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Only report findings not recorded in this baseline (see `mllint-sec baseline`).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes to scan with [default: one per CPU].")
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="Processes to scan with [default and maximum: one per CPU].")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
 @click.option("--file-timeout", type=click.FloatRange(min=0), metavar="SECONDS",
-              help="Analysis time per file; a file over it is reported (MLS001) and skipped. 0: no limit [default: 20].")
+              help="Analysis time per file; a file over it is reported (MLS001) and skipped. "
+                   "0: no limit [default: 20].")
 @click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Result cache directory [default: $XDG_CACHE_HOME/mllint-sec].")
 def check(
-    paths, select, extend_select, ignore, output_format, output, exit_zero, fail_on, config_file, show_suppressed,
-    include_suppressed, category, diff_base, baseline_file, jobs, no_cache, cache_dir, file_timeout,
+    paths: tuple[Path, ...],
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    output_format: str,
+    output: Path | None,
+    exit_zero: bool,
+    fail_on: str | None,
+    config_file: Path | None,
+    show_suppressed: bool,
+    include_suppressed: bool,
+    category: str | None,
+    diff_base: str | None,
+    baseline_file: Path | None,
+    jobs: int | None,
+    no_cache: bool,
+    cache_dir: Path | None,
+    file_timeout: float | None,
+    isolated: bool,
 ) -> None:
     """Scan PATHS (default: the current directory) for ML security problems."""
     options = _options(paths, select, ignore, config_file, fail_on, jobs, no_cache, cache_dir)
@@ -90,12 +130,15 @@ def check(
     options.diff_base = diff_base
     options.baseline = baseline_file
     options.file_timeout = file_timeout
+    options.isolated = isolated
     try:
         result = run(options)
-    except (ConfigError, CatalogueError) as exc:
+    except (ConfigError, CatalogueError, TargetError) as exc:
         _fail(str(exc))
         return
-    render_options = RenderOptions(show_suppressed=show_suppressed, include_suppressed=include_suppressed, category=category)
+    render_options = RenderOptions(
+        show_suppressed=show_suppressed, include_suppressed=include_suppressed, category=category
+    )
     report = format_named(output_format).render(result, render_options)
     if output is not None:
         try:
@@ -110,7 +153,16 @@ def check(
         sys.exit(EXIT_FINDINGS)
 
 
-def _options(paths, select, ignore, config_file, fail_on=None, jobs=None, no_cache=False, cache_dir=None) -> Options:
+def _options(
+    paths: tuple[Path, ...],
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    config_file: Path | None,
+    fail_on: str | None = None,
+    jobs: int | None = None,
+    no_cache: bool = False,
+    cache_dir: Path | None = None,
+) -> Options:
     if select and not _split(select):
         _fail("--select names no rule")
     return Options(
@@ -130,15 +182,26 @@ def _options(paths, select, ignore, config_file, fail_on=None, jobs=None, no_cac
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--select", multiple=True, help="Only these rules.")
 @click.option("--ignore", multiple=True, help="Skip these rules.")
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), help="Use this configuration file.")
-def write_baseline(baseline_file, paths, select, ignore, config_file) -> None:
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Use this configuration file.")
+@_isolated_option
+def write_baseline(
+    baseline_file: Path,
+    paths: tuple[Path, ...],
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    config_file: Path | None,
+    isolated: bool,
+) -> None:
     """Record the current findings of PATHS in FILE; `check --baseline FILE` then reports only new ones."""
     from mllint_sec.engine import baseline
 
     try:
-        result = run(_options(paths, select, ignore, config_file))
+        options = _options(paths, select, ignore, config_file)
+        options.isolated = isolated
+        result = run(options)
         count = baseline.write(baseline_file, result.findings)
-    except (ConfigError, CatalogueError) as exc:
+    except (ConfigError, CatalogueError, TargetError) as exc:
         _fail(str(exc))
         return
     except OSError as exc:

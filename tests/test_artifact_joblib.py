@@ -71,11 +71,12 @@ class JoblibWriter(pickle._Pickler):  # joblib subclasses the pure-Python pickle
             self.framer.commit_frame(force=True)
         if obj.dtype.hasobject:
             pickle.dump(obj, self.file_handle, protocol=2)
-            return
+            return None
         if self.alignment == "aligned":
             padding = 16 - (self.file_handle.tell() + 1) % 16
             self.file_handle.write(bytes([padding]) + b"\xff" * padding)
         self.file_handle.write(obj.tobytes(order))
+        return None
 
 
 def joblib_dump(value, protocol=4, alignment="aligned") -> bytes:

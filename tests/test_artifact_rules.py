@@ -12,7 +12,6 @@ import os
 import pickle
 import zipfile
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,14 +134,14 @@ def test_an_unreadable_artifact_is_reported_unread_not_as_a_parse_error(scan, tm
     """A read error leaves the artifact as unread as a size limit does: ART003, never a low MLS001.
     Tests run as root, which reads any file, so the read itself is made to fail."""
     (tmp_path / "model.pkl").write_bytes(ESTIMATOR)
-    read_bytes = Path.read_bytes
+    system_open = os.open
 
-    def denied(path: Path) -> bytes:
-        if path.name == "model.pkl":
-            raise PermissionError(13, "Permission denied", str(path))
-        return read_bytes(path)
+    def denied(path, flags, *args, **kwargs):
+        if os.fspath(path).endswith("model.pkl"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return system_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(os, "open", denied)
     report, _ = scan(tmp_path, "--no-cache", "--jobs", "1", "--select", "ART,MLS001")
     assert [(f["rule_id"], f["path"]) for f in report["findings"]] == [("ART003", "model.pkl")]
     assert "(cannot read: Permission denied)" in report["findings"][0]["message"]
@@ -179,3 +178,19 @@ def test_sarif_locates_an_artifact_without_quoting_its_bytes(cli, tmp_path, mark
     location = result["locations"][0]["physicalLocation"]
     assert location["region"] == {"startLine": 1} and "contextRegion" not in location
     assert result["level"] == "error" and location["artifactLocation"]["uri"].endswith("model.pkl")
+
+
+def _zip_of_truncated_pickles(count: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for n in range(count):
+            archive.writestr(f"part{n}.pkl", b"\x80\x02(I1\n")  # no STOP: truncated
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("parts", "unread"), [(2, "; 1 more part unread)"), (3, "; 2 more parts unread)")])
+def test_unread_parts_are_counted_in_words(scan, tmp_path, parts, unread):
+    (tmp_path / "bundle.zip").write_bytes(_zip_of_truncated_pickles(parts))
+    report, _ = scan(tmp_path, "--no-cache", "--select", "ART003")
+    (finding,) = report["findings"]
+    assert f"(in part0.pkl){unread}" in finding["message"]

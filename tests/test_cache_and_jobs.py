@@ -49,14 +49,20 @@ def test_cache_hit_skips_analysis(tree, tmp_path, monkeypatch):
     report(tree, jobs=1, cache_dir=cache)
 
 
+def _tampered(entry: Path, **changes) -> None:
+    """The entry's JSON changed and written back under its original MAC line, as someone without the key could."""
+    mac, _, text = entry.read_bytes().partition(b"\n")
+    entry.write_bytes(mac + b"\n" + json.dumps({**json.loads(text), **changes}).encode())
+
+
 @pytest.mark.parametrize(
     "damage",
     [
         lambda p: p.write_text("{not json"),
         lambda p: p.write_bytes(b"\x80\x04\x95 pickle bytes are never loaded"),
         lambda p: p.write_text(json.dumps({"format": 1, "key": "someone-else", "findings": []})),
-        lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "findings": [{"rule_id": "LOAD001"}]})),
-        lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "findings": "oops"})),
+        lambda p: _tampered(p, findings=[{"rule_id": "LOAD001"}]),
+        lambda p: _tampered(p, findings="oops"),
     ],
     ids=["not-json", "binary", "foreign-key", "missing-fields", "wrong-type"],
 )
@@ -64,11 +70,68 @@ def test_corrupt_or_foreign_entries_are_ignored_and_rewritten(tree, tmp_path, da
     cache = tmp_path / "cache"
     baseline = report(tree, jobs=1, cache_dir=cache)
     entries = sorted(cache.rglob("*.json"))
+    written = {entry: entry.read_bytes() for entry in entries}
     for entry in entries:
         damage(entry)
     assert report(tree, jobs=1, cache_dir=cache) == baseline
-    rewritten = json.loads(entries[0].read_text())
-    assert rewritten["key"] == entries[0].stem
+    assert {entry: entry.read_bytes() for entry in entries} == written
+
+
+@pytest.mark.parametrize("forgery", ["plain-entry", "keeps-the-mac-line", "another-files-entry"])
+def test_a_forged_entry_under_the_right_key_does_not_hide_a_finding(tmp_path, write, forgery):
+    from mllint_sec.engine import cache as result_cache
+
+    evil = write(tmp_path / "evil", {"evil.py": "import pickle\npickle.loads(b)\n"})
+    clean = write(tmp_path / "clean", {"clean.py": "import json\njson.loads(b)\n"})
+    cache = tmp_path / "cache"
+    options = {"jobs": 1, "cache_dir": cache, "select": ["LOAD001"]}
+    assert json.loads(report(evil, **options))["summary"]["findings"] == 1
+    [entry] = cache.rglob("*.json")  # evil.py's, under the key its bytes give
+    if forgery == "plain-entry":  # what an entry looked like before entries were authenticated
+        entry.write_text(json.dumps({"format": result_cache.FORMAT, "key": entry.stem, "findings": [], "summary": None}))
+    elif forgery == "keeps-the-mac-line":
+        _tampered(entry, findings=[])
+    else:  # an authentic entry, of a clean file, copied under the key of the evil one
+        report(clean, **options)
+        [clean_entry] = set(cache.rglob("*.json")) - {entry}
+        entry.write_bytes(clean_entry.read_bytes())
+    assert json.loads(report(evil, **options))["summary"]["findings"] == 1
+
+
+def test_the_cache_key_is_created_once_private_and_outside_the_cache(tree, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    cache = tmp_path / "cache"
+    report(tree, jobs=1, cache_dir=cache)
+    secret = tmp_path / "config" / "mllint-sec" / "cache-key"
+    assert secret.stat().st_mode & 0o777 == 0o600 and len(secret.read_bytes()) == 32
+    first = secret.read_bytes()
+    from mllint_sec.analysis.file_analyzer import Analyzer
+
+    monkeypatch.setattr(Analyzer, "analyze", lambda *a, **k: pytest.fail("analysed despite the cache"))
+    report(tree, jobs=1, cache_dir=cache)
+    assert secret.read_bytes() == first
+
+
+def test_entries_written_under_another_key_are_misses(tree, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    baseline = report(tree, jobs=1, cache_dir=cache)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "another-user"))
+    from mllint_sec.analysis.file_analyzer import Analyzer
+
+    calls = []
+    original = Analyzer.analyze
+    monkeypatch.setattr(Analyzer, "analyze", lambda self, *a: calls.append(a) or original(self, *a))
+    assert report(tree, jobs=1, cache_dir=cache) == baseline
+    assert len(calls) == 41  # every file analysed again
+
+
+def test_without_a_usable_key_the_run_goes_without_the_cache(tree, tmp_path, monkeypatch):
+    blocker = tmp_path / "config"
+    blocker.write_text("a file where the configuration directory should be")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(blocker))
+    cache = tmp_path / "cache"
+    assert report(tree, jobs=1, cache_dir=cache) == report(tree, jobs=1, use_cache=False)
+    assert not cache.exists()
 
 
 def test_unwritable_cache_directory_only_costs_speed(tree, tmp_path):
@@ -80,8 +143,8 @@ def test_unwritable_cache_directory_only_costs_speed(tree, tmp_path):
 def test_cache_key_depends_on_content_rules_and_catalogue(tmp_path):
     from mllint_sec.engine.cache import ResultCache
 
-    a = ResultCache(tmp_path, "catalogue-1")
-    b = ResultCache(tmp_path, "catalogue-2")
+    a = ResultCache(tmp_path, "catalogue-1", b"secret")
+    b = ResultCache(tmp_path, "catalogue-2", b"secret")
     rules = frozenset({"LOAD001"})
     assert a.key(b"x", rules) != a.key(b"y", rules)
     assert a.key(b"x", rules) != a.key(b"x", frozenset({"LOAD001", "LOAD003"}))
@@ -115,3 +178,20 @@ def test_a_changed_data_table_misses_the_cache(tree, tmp_path, monkeypatch):
     monkeypatch.setattr(Analyzer, "analyze", lambda self, *a: calls.append(a) or original(self, *a))
     report(tree, jobs=1, cache_dir=cache)
     assert calls
+
+
+def test_jobs_are_capped_at_the_cpus_the_process_may_use(tree, monkeypatch):
+    monkeypatch.setattr(runner, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    asked = []
+    pool = runner.ProcessPoolExecutor
+
+    def recording(max_workers, **kwargs):
+        asked.append(max_workers)
+        return pool(min(max_workers, 2), **kwargs)  # the machine is not really forked 64 times
+
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", recording)
+    report(tree, jobs=64, use_cache=False)
+    report(tree, use_cache=False)
+    assert asked == [2, 2]

@@ -68,7 +68,7 @@ def test_invalid_toml_is_refused(rules_copy):
 
 def test_file_name_must_match_rule_name(rules_copy):
     (rules_copy / RULE).rename(rules_copy / "deserialization" / "renamed.toml")
-    with pytest.raises(CatalogueError, match="file must be rules/deserialization/torch-load-unsafe.toml"):
+    with pytest.raises(CatalogueError, match=r"file must be rules/deserialization/torch-load-unsafe\.toml"):
         load_catalogue(rules_copy)
 
 
@@ -83,3 +83,44 @@ def test_missing_docs_section_is_refused(rules_copy):
     edit(rules_copy, 'why = """', 'whyy = """')
     with pytest.raises(CatalogueError, match="unknown field"):
         load_catalogue(rules_copy)
+
+
+# A message is formatted with the names its kind of match provides, on every finding; a name it
+# does not provide used to load fine and then turn each such finding into MLS001 "internal error".
+TORCH_MESSAGE = "message = \"`{callee}` without `weights_only=True` unpickles"
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "expected"),
+    [
+        (RULE, TORCH_MESSAGE, TORCH_MESSAGE.replace("{callee}", "{calee}"),
+         "placeholder '{calee}' is not one of {callee}, {subject}"),
+        (RULE, TORCH_MESSAGE, TORCH_MESSAGE.replace("{callee}", "{callee.__class__}{path}"),
+         "placeholder '{path}' is not one of {callee}, {subject}"),
+        (RULE, TORCH_MESSAGE, TORCH_MESSAGE.replace("{callee}", "{callee:>{width}}"), "placeholder '{width}'"),
+        (RULE, TORCH_MESSAGE, TORCH_MESSAGE.replace("{callee}", "{}"), "placeholder '{}'"),
+        (RULE, TORCH_MESSAGE, TORCH_MESSAGE.replace("{callee}", "{callee"), "message is not a valid format string"),
+        # A rule without argument checks also reports bare references (`map(pickle.loads, xs)`): no subject there.
+        ("deserialization/pickle-load.toml", "message = \"`{callee}` unpickles", "message = \"`{subject}` unpickles",
+         "placeholder '{subject}' is not one of {callee}"),
+        ("artifacts/artifact-dangerous-callable.toml", "calls `{callable}`", "calls `{callee}`",
+         "placeholder '{callee}' is not one of {callable}, {kind}, {where}"),
+        ("provenance/model-card-missing-provenance.toml", "record {fields}", "record {field}",
+         "placeholder '{field}' is not one of {fields}, {what}"),
+    ],
+    ids=["typo", "name-of-another-kind", "nested-in-format-spec", "positional", "unclosed-brace",
+         "subject-of-a-bare-reference", "artifact", "provenance"],
+)
+def test_a_message_placeholder_its_kind_does_not_provide_is_refused(rules_copy, name, old, new, expected):
+    edit(rules_copy, old, new, name)
+    with pytest.raises(CatalogueError) as error:
+        load_catalogue(rules_copy)
+    assert str(error.value).startswith(str(rules_copy / name))
+    assert expected in str(error.value)
+
+
+def test_doubled_braces_in_a_message_are_literal_text(rules_copy):
+    edit(rules_copy, TORCH_MESSAGE, TORCH_MESSAGE.replace("{callee}", "{callee} {{weights}}"))
+    rule = load_catalogue(rules_copy).rules["LOAD003"]
+    [message] = [check.message for match in rule.calls for check in match.args if "{{weights}}" in check.message]
+    assert message.format(callee="torch.load", subject="").startswith("`torch.load {weights}` without")

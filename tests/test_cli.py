@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -224,27 +225,20 @@ def test_default_path_is_the_current_directory(cli, write, tmp_path, monkeypatch
     assert result.stdout.endswith("in 1 file.\n")
 
 
-def test_missing_path_warns_and_does_not_crash(cli, write, tmp_path):
+@pytest.mark.parametrize("command", ["check", "baseline"])
+def test_a_missing_path_is_a_usage_error(cli, write, tmp_path, error_line, command):
     write(tmp_path, {"a.py": TORCH_LOAD})
     missing = tmp_path / "nope"
-    result = cli("check", "--select", "LOAD003", tmp_path / "a.py", missing)
-    assert result.exit_code == 1  # the finding in the existing file still counts
-    warnings = [line for line in result.stdout.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == 1
-    assert "nope" in warnings[0] and "no such file or directory" in warnings[0]
-    assert "LOAD003" in result.stdout
+    arguments = [tmp_path / "a.py", missing] if command == "check" else [tmp_path / "base.json", tmp_path / "a.py", missing]
+    line = error_line(cli(command, *arguments))
+    assert line == f"mllint-sec: error: {missing}: no such file or directory"
 
 
-def test_missing_path_alone_is_not_an_error(cli, tmp_path):
-    result = cli("check", tmp_path / "nope")
-    assert result.exit_code == 0
-    assert result.stdout.splitlines()[-1] == "No findings in 0 files."
-
-
-def test_missing_path_is_listed_in_json_problems(scan, tmp_path):
-    report, code = scan(tmp_path / "nope")
-    assert code == 0
-    assert len(report["problems"]) == 1 and "no such file or directory" in report["problems"][0]
+def test_a_path_that_is_neither_a_file_nor_a_directory_is_a_usage_error(cli, tmp_path, error_line):
+    fifo = tmp_path / "train.py"
+    os.mkfifo(fifo)
+    line = error_line(cli("check", fifo))
+    assert line == f"mllint-sec: error: {fifo}: not a regular file or directory (FIFO)"
 
 
 # --- check: text format --------------------------------------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+
 import pytest
 
 TORCH_LOAD = 'import torch\ntorch.load("x.pt")\n'
@@ -20,17 +23,24 @@ def paths(report) -> list[str]:
     return sorted({f["path"] for f in report["findings"]})
 
 
+def repository(root) -> None:
+    """Make `root` a git work tree: the upward search for a configuration stops there."""
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+
+
 # --- finding the configuration -------------------------------------------------
 
 
 def test_config_in_parent_directory_applies(scan, write, tmp_path):
     write(tmp_path / "proj", {"pyproject.toml": section('select = ["LOAD001"]\n'), "pkg/a.py": TORCH_AND_PICKLE})
+    repository(tmp_path / "proj")
     report, _ = scan(tmp_path / "proj" / "pkg")
     assert ids(report) == ["LOAD001"]
 
 
 def test_config_applies_to_an_explicit_file_below_it(scan, write, tmp_path):
     write(tmp_path / "proj", {"pyproject.toml": section('select = ["LOAD001"]\n'), "pkg/a.py": TORCH_AND_PICKLE})
+    repository(tmp_path / "proj")
     report, _ = scan(tmp_path / "proj" / "pkg" / "a.py")
     assert ids(report) == ["LOAD001"]
 
@@ -41,6 +51,7 @@ def test_pyproject_without_the_section_is_skipped(scan, write, tmp_path):
         "pkg/pyproject.toml": '[project]\nname = "pkg"\n\n[tool.black]\nline-length = 100\n',
         "pkg/a.py": TORCH_AND_PICKLE,
     })
+    repository(tmp_path / "proj")
     report, _ = scan(tmp_path / "proj" / "pkg")
     assert ids(report) == ["LOAD001"]
 
@@ -51,6 +62,7 @@ def test_nearest_configuration_wins(scan, write, tmp_path):
         "pkg/pyproject.toml": section('select = ["LOAD003"]\n'),
         "pkg/a.py": TORCH_AND_PICKLE,
     })
+    repository(tmp_path / "proj")
     report, _ = scan(tmp_path / "proj" / "pkg")
     assert ids(report) == ["LOAD003"]
 
@@ -95,6 +107,7 @@ def test_exclude_patterns_are_relative_to_the_config_directory(scan, write, tmp_
         "pkg/a.py": TORCH_LOAD,
         "pkg/legacy/old.py": TORCH_LOAD,
     })
+    repository(tmp_path / "proj")
     report, _ = scan("--select", "LOAD003", tmp_path / "proj" / "pkg")
     assert paths(report) == ["a.py"]
 
@@ -132,6 +145,7 @@ def test_per_file_ignores_when_scanning_a_subdirectory(scan, write, tmp_path):
         "pkg/a.py": TORCH_LOAD,
         "pkg/tests/test_b.py": TORCH_LOAD,
     })
+    repository(tmp_path / "proj")
     report, _ = scan("--select", "LOAD003", tmp_path / "proj" / "pkg")
     assert paths(report) == ["a.py"]
 
@@ -268,3 +282,206 @@ def test_explicit_pyproject_without_section_is_an_error(cli, error_line, write, 
     write(tmp_path, {"pyproject.toml": '[project]\nname = "x"\n', "proj/a.py": TORCH_LOAD})
     line = error_line(cli("check", "--config", tmp_path / "pyproject.toml", tmp_path / "proj"))
     assert "tool.mllint-sec" in line
+
+
+# --- patterns: gitignore semantics, git's wildmatch ------------------------------
+
+
+def test_a_negated_pattern_takes_a_path_back(scan, write, tmp_path):
+    write(tmp_path / "proj", {
+        "pyproject.toml": section('extend-exclude = ["gen_*.py", "!gen_keep.py", "!build"]\n'),
+        "gen_a.py": TORCH_LOAD,
+        "gen_keep.py": TORCH_LOAD,
+        "build/b.py": TORCH_LOAD,  # excluded by default, taken back by `!build`
+    })
+    report, _ = scan("--select", "LOAD003", tmp_path / "proj")
+    assert paths(report) == ["build/b.py", "gen_keep.py"]
+
+
+def test_nothing_is_taken_back_from_an_excluded_directory(scan, write, tmp_path):
+    """As in .gitignore: `!vendor/keep.py` cannot undo `vendor`, but can undo `vendor/*`."""
+    write(tmp_path / "proj", {
+        "pyproject.toml": section('extend-exclude = ["vendor", "!vendor/keep.py", "third/*", "!third/keep.py"]\n'),
+        "vendor/keep.py": TORCH_LOAD,
+        "third/drop.py": TORCH_LOAD,
+        "third/keep.py": TORCH_LOAD,
+    })
+    report, _ = scan("--select", "LOAD003", tmp_path / "proj")
+    assert paths(report) == ["third/keep.py"]
+
+
+def test_brackets_and_escapes_in_patterns(scan, write, tmp_path):
+    write(tmp_path / "proj", {
+        "pyproject.toml": section("extend-exclude = ['legacy_[0-9].py', '\\!odd.py', 'star\\*.py']\n"),
+        "legacy_1.py": TORCH_LOAD,
+        "legacy_x.py": TORCH_LOAD,
+        "!odd.py": TORCH_LOAD,
+        "star*.py": TORCH_LOAD,
+        "starry.py": TORCH_LOAD,
+    })
+    report, _ = scan("--select", "LOAD003", tmp_path / "proj")
+    assert paths(report) == ["legacy_x.py", "starry.py"]
+
+
+def test_a_negated_per_file_ignores_pattern_means_the_other_files(scan, write, tmp_path):
+    """As in Ruff: `"!src/**" = [...]` turns the rules off everywhere but under src/."""
+    write(tmp_path / "proj", {
+        "pyproject.toml": section('per-file-ignores = { "!src/**" = ["LOAD003"] }\n'),
+        "src/a.py": TORCH_LOAD,
+        "tools/b.py": TORCH_LOAD,
+    })
+    report, _ = scan("--select", "LOAD003", tmp_path / "proj")
+    assert paths(report) == ["src/a.py"]
+
+
+@pytest.mark.parametrize("body", ['exclude = ["data/[ab"]\n', 'extend-exclude = ["x\\\\"]\n',
+                                  'per-file-ignores = { "[[:nope:]]" = ["LOAD003"] }\n'])
+def test_a_pattern_git_could_never_match_is_an_error(cli, error_line, write, tmp_path, body):
+    write(tmp_path / "proj", {"pyproject.toml": section(body), "a.py": TORCH_LOAD})
+    assert "not a valid pattern" in error_line(cli("check", tmp_path / "proj"))
+
+
+# --- a scanned repository's configuration is not trusted blindly -----------------
+
+
+SILENCING = section(
+    'select = ["deserialization"]\n'
+    'ignore = ["LOAD001"]\n'
+    'exclude = ["vendor"]\n'
+    'extend-exclude = ["scratch"]\n'
+    'per-file-ignores = { "tests/**" = ["LOAD003"] }\n'
+    'fail-on = "critical"\n'
+    'artifact-allow = ["sklearn.*"]\n'
+    "provenance-min-bytes = 10485760\n"
+)
+
+
+@pytest.mark.parametrize("marker", ["directory", "file"])  # a work tree, or a submodule's `.git` file
+def test_the_search_stops_at_the_repository_root(scan, write, tmp_path, marker):
+    write(tmp_path, {"pyproject.toml": section('ignore = ["LOAD003"]\n'), "proj/pkg/a.py": TORCH_LOAD})
+    if marker == "directory":
+        repository(tmp_path / "proj")
+    else:
+        (tmp_path / "proj" / ".git").write_text("gitdir: ../.git/modules/proj\n")
+    report, _ = scan(tmp_path / "proj" / "pkg")
+    assert ids(report) == ["LOAD003"]
+    assert "configuration" not in report
+
+
+def test_outside_a_repository_only_the_scanned_directory_holds_the_configuration(scan, write, tmp_path):
+    write(tmp_path, {"pyproject.toml": section('ignore = ["LOAD003"]\n'), "proj/a.py": TORCH_LOAD})
+    report, _ = scan(tmp_path / "proj")
+    assert ids(report) == ["LOAD003"]
+    write(tmp_path, {"proj/pyproject.toml": section('ignore = ["LOAD003"]\n')})
+    report, _ = scan(tmp_path / "proj")
+    assert ids(report) == []
+
+
+def test_isolated_ignores_a_silencing_configuration(cli, write, tmp_path):
+    write(tmp_path / "proj", {"pyproject.toml": section('exclude = ["*"]\nignore = ["LOAD"]\n'), "a.py": TORCH_LOAD})
+    silenced = cli("check", tmp_path / "proj")
+    assert silenced.exit_code == 0
+    assert "configuration pyproject.toml turns off " in silenced.stdout
+    assert " rules, replaces the default excludes with 1 pattern." in silenced.stdout
+    isolated = cli("check", "--isolated", tmp_path / "proj")
+    assert isolated.exit_code == 1
+    assert "LOAD003" in isolated.stdout and "configuration" not in isolated.stdout
+
+
+def test_isolated_baseline_records_what_the_configuration_hides(cli, write, tmp_path):
+    write(tmp_path / "proj", {"pyproject.toml": section('ignore = ["LOAD"]\n'), "a.py": TORCH_AND_PICKLE})
+    assert "Recorded 0 findings" in cli("baseline", tmp_path / "base.json", tmp_path / "proj").stdout
+    assert "Recorded 2 findings" in cli("baseline", "--isolated", tmp_path / "base.json", tmp_path / "proj").stdout
+
+
+@pytest.mark.parametrize("command", ["check", "baseline"])
+def test_isolated_with_config_is_a_usage_error(cli, error_line, write, tmp_path, command):
+    write(tmp_path, {"cfg.toml": 'select = ["LOAD003"]\n', "proj/a.py": TORCH_LOAD})
+    args = ["--isolated", "--config", tmp_path / "cfg.toml", tmp_path / "proj"]
+    if command == "baseline":
+        args.insert(0, tmp_path / "base.json")
+    assert "cannot be combined with --config" in error_line(cli(command, *args))
+
+
+def test_json_names_the_file_and_what_it_turned_off(scan, write, tmp_path):
+    write(tmp_path / "proj", {"pyproject.toml": SILENCING, "a.py": TORCH_AND_PICKLE})
+    report, _ = scan(tmp_path / "proj")
+    configuration = report["configuration"]
+    assert configuration["path"] == "pyproject.toml"
+    assert "LOAD001" in configuration["disabled_rules"] and "SUP001" in configuration["disabled_rules"]
+    assert "LOAD003" not in configuration["disabled_rules"]
+    assert configuration["exclude"] == ["vendor"] and configuration["extend_exclude"] == ["scratch"]
+    assert configuration["per_file_ignores"] == {"tests/**": ["LOAD003"]}
+    assert configuration["fail_on"] == "critical"
+    assert configuration["artifact_allow"] == ["sklearn.*"]
+    assert configuration["provenance_min_bytes"] == 10485760
+
+
+def test_what_the_command_line_overrides_is_not_reported_as_the_files(scan, write, tmp_path):
+    write(tmp_path / "proj", {"pyproject.toml": section('select = ["LOAD001"]\nfail-on = "high"\n'),
+                              "a.py": TORCH_AND_PICKLE})
+    report, _ = scan("--select", "LOAD", "--fail-on", "low", tmp_path / "proj")
+    assert report["configuration"]["disabled_rules"] == []
+    assert report["configuration"]["fail_on"] is None
+
+
+def test_a_configuration_that_turns_nothing_off_is_named_but_not_in_the_summary(cli, scan, write, tmp_path):
+    write(tmp_path / "proj", {"pyproject.toml": section('extend-select = ["SUP008"]\n'), "a.py": TORCH_LOAD})
+    report, _ = scan(tmp_path / "proj")
+    assert report["configuration"]["path"] == "pyproject.toml"
+    assert report["configuration"]["disabled_rules"] == []
+    assert "configuration" not in cli("check", tmp_path / "proj").stdout.splitlines()[-1]
+
+
+def test_text_summary_says_what_the_configuration_turned_off(cli, scan, write, tmp_path):
+    write(tmp_path / "proj", {"pyproject.toml": SILENCING, "a.py": TORCH_AND_PICKLE})
+    disabled = len(scan(tmp_path / "proj")[0]["configuration"]["disabled_rules"])
+    summary = cli("check", tmp_path / "proj").stdout.splitlines()[-1]
+    assert summary.endswith(
+        f"; configuration pyproject.toml turns off {disabled} rules, replaces the default excludes with 1 pattern, "
+        "excludes 1 more pattern, turns rules off in 1 per-file-ignores pattern, fails only at critical or above, "
+        "trusts 1 artifact callable, needs provenance only from 10485760 bytes."
+    )
+
+
+def test_sarif_names_the_file_and_what_it_turned_off(cli, write, tmp_path):
+    write(tmp_path / "proj", {"pyproject.toml": SILENCING, "a.py": TORCH_AND_PICKLE})
+    run = json.loads(cli("check", "--format", "sarif", tmp_path / "proj").stdout)["runs"][0]
+    recorded = run["properties"]["configuration"]
+    assert recorded["path"] == "pyproject.toml" and recorded["exclude"] == ["vendor"]
+    notes = [note["message"]["text"] for note in run["invocations"][0]["toolConfigurationNotifications"]]
+    assert "configuration pyproject.toml turns rules off in 1 per-file-ignores pattern: tests/**: LOAD003" in notes
+    assert "configuration pyproject.toml fails only at critical or above: fail-on = critical" in notes
+    assert len(notes) == 7
+
+
+def test_without_a_configuration_file_the_reports_have_no_record(cli, scan, write, tmp_path):
+    write(tmp_path / "proj", {"a.py": TORCH_LOAD})
+    report, _ = scan(tmp_path / "proj")
+    assert "configuration" not in report
+    run = json.loads(cli("check", "--format", "sarif", tmp_path / "proj").stdout)["runs"][0]
+    assert "properties" not in run and "toolConfigurationNotifications" not in run["invocations"][0]
+
+
+# --- configuration files that cannot be read -----------------------------------
+
+
+@pytest.mark.parametrize(("content", "needle"), [
+    (b"[tool.mllint-sec]\nselect = [\"LOAD003\"]\n# caf\xe9\n", "not UTF-8"),
+    (b"[tool.mllint-sec]\nselect = " + b"[" * 5000 + b"]" * 5000 + b"\n", "nested too deeply"),
+])
+def test_an_unreadable_configuration_is_a_one_line_error(cli, error_line, tmp_path, content, needle):
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "pyproject.toml").write_bytes(content)
+    (tmp_path / "proj" / "a.py").write_text(TORCH_LOAD)
+    assert needle in error_line(cli("check", tmp_path / "proj"))
+    assert needle in error_line(cli("check", "--config", tmp_path / "proj" / "pyproject.toml", tmp_path / "proj"))
+
+
+def test_a_pyproject_that_is_not_utf8_and_not_ours_is_scanned_past(cli, tmp_path):
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "pyproject.toml").write_bytes(b'[project]\nname = "caf\xe9"\n')
+    (tmp_path / "proj" / "a.py").write_text(TORCH_LOAD)
+    result = cli("check", tmp_path / "proj")
+    assert result.exit_code == 1
+    assert "LOAD003" in result.stdout and "Traceback" not in result.output

@@ -85,6 +85,17 @@ def test_trusted_callers_validation_and_suppressions(scan, write, tmp_path):
     assert report["findings"][0]["suppressed"] is True
 
 
+def test_a_form_feed_line_keeps_snippets_on_their_line(scan, write, tmp_path):
+    write(tmp_path, {
+        "svc/__init__.py": "",
+        "svc/api.py": "from flask import request\nfrom svc.work import restore\ndef b():\n    return restore(request.data)\n",
+        "svc/work.py": "import pickle\n\x0c\ndef restore(blob):\n    return pickle.loads(blob)\n",
+    })
+    report, _ = scan(tmp_path, "--no-cache", "--select", "INPUT001")
+    (finding,) = report["findings"]
+    assert (finding["path"], finding["line"], finding["snippet"]) == ("svc/work.py", 4, "    return pickle.loads(blob)")
+
+
 def test_reports_are_byte_identical_across_runs(cli):
     first = cli("check", SERVING, "--no-cache", "--format", "json").stdout
     assert first == cli("check", SERVING, "--no-cache", "--format", "json").stdout

@@ -63,8 +63,8 @@ SETTINGS = {
 
 @pytest.mark.parametrize("settings", SETTINGS.values(), ids=SETTINGS.keys())
 def test_every_modified_file_keeps_the_finding_on_its_new_line(tmp_path, settings):
-    root = committed(tmp_path, {name: IMPORT for name in NAMES}, settings)
-    write(root, {name: IMPORT + LOADS for name in NAMES})
+    root = committed(tmp_path, dict.fromkeys(NAMES, IMPORT), settings)
+    write(root, dict.fromkeys(NAMES, IMPORT + LOADS))
     expected = sorted((name, 2, "LOAD001") for name in NAMES)
     assert found(root) == expected
     assert found(root, diff_base="HEAD") == expected

@@ -59,6 +59,37 @@ def test_git_default_excludes_still_apply(scan, repo, write):
     assert scanned_paths(report) == ["nested/kept.py", "src/untracked.py", "tracked.py"]
 
 
+def embedded_repository(root, name, files):
+    """A repository of its own inside `root`, recorded in the outer index as a gitlink (mode 160000)."""
+    inner = root / name
+    inner.mkdir(parents=True)
+    git(inner, "init", "-q")
+    for relative, text in files.items():
+        (inner / relative).write_text(text)
+    git(inner, "add", ".")
+    git(inner, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-q", "-m", "inner")
+    git(root, "add", name)
+
+
+def test_submodules_are_counted_and_named_as_not_scanned(cli, scan, repo):
+    embedded_repository(repo, "third_party/b", {"loader.py": TORCH_LOAD})
+    embedded_repository(repo, "a", {"loader.py": TORCH_LOAD})
+    report, _ = scan("--select", "LOAD003", repo)
+    assert scanned_paths(report) == ["nested/kept.py", "src/untracked.py", "tracked.py"]
+    reason = "git submodule: its files are not scanned; scan its checkout on its own"
+    assert report["not_scanned"] == [{"path": "a", "reason": reason}, {"path": "third_party/b", "reason": reason}]
+    summary = cli("check", "--select", "LOAD003", repo).stdout.splitlines()[-1]
+    assert summary == "Found 3 findings (3 high) in 3 files; 2 submodules not scanned: a, third_party/b."
+
+
+def test_an_untracked_file_named_like_a_staged_submodule_entry_is_scanned(scan, repo, write):
+    name = "160000 " + "0" * 40 + " 0\tfake.py"  # what `ls-files --stage` prints for a gitlink
+    write(repo, {name: TORCH_LOAD})
+    report, _ = scan("--select", "LOAD003", repo)
+    assert name in scanned_paths(report)
+    assert report["not_scanned"] == []
+
+
 def test_git_subdirectory_by_absolute_path(scan, repo):
     report, _ = scan("--select", "LOAD003", repo / "src")
     assert scanned_paths(report) == ["untracked.py"]
@@ -139,7 +170,7 @@ def test_explicit_symlink_outside_the_root_warns(cli, write, tmp_path, monkeypat
 
 def test_order_is_sorted_by_display_path(scan, write, tmp_path):
     names = ["zeta.py", "b/c.py", "a.py", "B.py", "b.py", "a_b.py", "a/z.py", "b/a/b.py"]
-    write(tmp_path / "tree", {name: TORCH_LOAD for name in names})
+    write(tmp_path / "tree", dict.fromkeys(names, TORCH_LOAD))
     report, _ = scan("--select", "LOAD003", tmp_path / "tree")
     assert scanned_paths(report) == sorted(names)
 
@@ -159,13 +190,17 @@ def test_explicit_file_relative_to_cwd(scan, write, tmp_path, monkeypatch):
     assert scanned_paths(report) == ["pkg/b.py"]
 
 
-def test_explicit_file_matching_config_exclude_is_not_scanned(scan, write, tmp_path):
+def test_explicit_file_matching_config_exclude_is_not_scanned_with_a_notice(scan, write, tmp_path):
     write(tmp_path / "proj", {
         "pyproject.toml": '[tool.mllint-sec]\nexclude = ["legacy"]\n',
         "legacy/old.py": TORCH_LOAD,
         "new.py": TORCH_LOAD,
     })
-    report, code = scan("--select", "LOAD003", tmp_path / "proj" / "legacy" / "old.py")
+    # The configuration of a named file is searched for up to its repository's root.
+    git(tmp_path / "proj", "init", "-q")
+    named = tmp_path / "proj" / "legacy" / "old.py"
+    report, code = scan("--select", "LOAD003", named)
     assert report["findings"] == []
     assert report["summary"]["files_scanned"] == 0
     assert code == 0
+    assert report["problems"] == [f"{named}: matches an exclude pattern; not scanned"]

@@ -227,13 +227,16 @@ def _utf8(data: bytes) -> bool:
 
 
 # KNOWN OPEN crashes (FOUND, at the end of the file), kept out of the random examples until fixed so
-# that the fuzzers keep looking for new ones: a lone surrogate escape (`"\ud800"` in Python or notebook
-# JSON) quoted into a message or snippet, and a pyproject.toml that is not UTF-8.
+# that the fuzzers keep looking for new ones: a lone surrogate escape in a Python string literal
+# (`"\ud800"`; in a notebook's JSON, whose own `\ud800` escapes are fixed, it is written `\\ud800`)
+# quoted into a message or snippet, and a pyproject.toml that is not UTF-8.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_NOTEBOOK_PYTHON_SURROGATE_ESCAPE = re.compile(rb"\\\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def _known_open(files: dict[str, bytes]) -> bool:
-    return any(_SURROGATE_ESCAPE.search(data) for data in files.values()) or not _utf8(files.get("pyproject.toml", b""))
+    return any((_NOTEBOOK_PYTHON_SURROGATE_ESCAPE if name.endswith(".ipynb") else _SURROGATE_ESCAPE).search(data)
+               for name, data in files.items()) or not _utf8(files.get("pyproject.toml", b""))
 
 
 def scan_files(files: dict[str, bytes], report: tuple[str, bool], in_git: bool = False, known_open: bool = True,
@@ -664,28 +667,29 @@ def test_mixed_repository(names, source, nb, reqs, attributes, card, art, in_git
 # the fix makes them XPASS, which fails, so the marker and the KNOWN OPEN guard above go with it.
 
 FOUND = {
-    # engine/config.py `_read`: tomllib.load raises UnicodeDecodeError (not TOMLDecodeError) on a
-    # pyproject.toml that is not UTF-8; it escapes `find_config` as a traceback, in every format.
-    "pyproject-not-utf8": ({"pyproject.toml": b"\xff", "a.py": b"import pickle\npickle.loads(b)\n"},
-                           {"text", "json", "sarif", "github"}),
-    # A YAML error at the end of a file with no final newline is placed on the line after the last
-    # (dvc.lock `[` -> MLS001 at 2:1); SARIF then has no primaryLocationLineHash for it.
-    "yaml-error-at-eof": ({"dvc.lock": b"["}, {"sarif"}),
-    # A string literal's value is quoted into the message (SUP003's hub id); a surrogate escape makes it
-    # a lone surrogate, and JSON (ensure_ascii=False) and SARIF cannot be encoded: UnicodeEncodeError.
-    # Text and GitHub show it escaped (report/escape.py).
-    "python-literal-surrogate": ({"h.py": b'import torch\ntorch.hub.load("a/b\\ud800", "m")\n'}, {"json", "sarif"}),
-    # The same through a notebook: a JSON `\ud800` escape in a cell makes it MLS001 "cannot parse file"
-    # (hiding the notebook's other findings behind one low diagnostic), whose snippet holds the surrogate.
+    # Fixed: tomllib.load raised UnicodeDecodeError (not TOMLDecodeError) on a pyproject.toml that is
+    # not UTF-8, and it escaped `find_config` as a traceback, in every format.
+    "pyproject-not-utf8": ({"pyproject.toml": b"\xff", "a.py": b"import pickle\npickle.loads(b)\n"}, set()),
+    # Fixed: a YAML error at the end of a file with no final newline was placed on the line after the
+    # last (dvc.lock `[` -> MLS001 at 2:1), and SARIF then had no primaryLocationLineHash for it.
+    "yaml-error-at-eof": ({"dvc.lock": b"["}, set()),
+    # Fixed: a string literal's value is quoted into the message (SUP003's hub id); a surrogate escape
+    # makes it a lone surrogate, which JSON and SARIF (ensure_ascii=False) could not encode. They now
+    # write it as the JSON escape `\ud800` (report/json_report.py `json_text`); text and GitHub show it
+    # escaped (report/escape.py).
+    "python-literal-surrogate": ({"h.py": b'import torch\ntorch.hub.load("a/b\\ud800", "m")\n'}, set()),
+    # Fixed: the same through a notebook, where a JSON `\ud800` escape in a cell made it MLS001 "cannot
+    # parse file" (hiding the notebook's other findings behind one low diagnostic), whose snippet held the
+    # surrogate. The cell now reads it as U+FFFD.
     "notebook-lone-surrogate": (
         {"nb.ipynb": json.dumps({"cells": [{"cell_type": "code", "source": ["x = '\ud800'\n", "pickle.loads(b)\n"],
                                             "metadata": {}, "outputs": [], "execution_count": None}],
                                  "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()},
-        {"json"},
+        set(),
     ),
-    # Known before (issue 13 item 5, another engineer's): a file name that is not UTF-8 and has a finding
-    # crashes fingerprinting (core/finding.py assign_fingerprints: UnicodeEncodeError).
-    "undecodable-file-name": ({os.fsdecode(b"bad\xff.py"): b"import pickle\npickle.loads(b)\n"}, {"text", "json", "sarif", "github"}),
+    # Fixed (issue 13 item 5): a file name that is not UTF-8 and had a finding crashed fingerprinting
+    # (core/finding.py assign_fingerprints: UnicodeEncodeError); tests/test_file_names.py covers each format.
+    "undecodable-file-name": ({os.fsdecode(b"bad\xff.py"): b"import pickle\npickle.loads(b)\n"}, set()),
 }
 
 

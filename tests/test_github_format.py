@@ -36,7 +36,7 @@ def test_demo_annotations(cli, scan):
     lines = result.stdout.splitlines()
     assert len(lines) == len(active)
     kinds = {"critical": "error", "high": "error", "medium": "warning", "low": "notice", "note": "notice"}
-    for line, finding in zip(lines, active):
+    for line, finding in zip(lines, active, strict=True):
         kind, props, message = parse(line)
         assert kind == kinds[finding["severity"]]
         assert props["file"] == f"fixtures/demo-ml-repo/{finding['path']}"  # relative to the repository root
@@ -49,14 +49,14 @@ def test_demo_annotations(cli, scan):
 
 def test_severity_levels_and_problems(cli, tmp_path, write, monkeypatch):
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    write(tmp_path, {"m.py": TORCH_LOAD, "broken.py": "import pickle\npickle.load(\n"})
+    write(tmp_path, {"m.py": TORCH_LOAD, "broken.py": "import pickle\npickle.load(\n", "build/skipped.py": TORCH_LOAD})
     monkeypatch.chdir(tmp_path)
-    result = cli("check", "--format", "github", "m.py", "broken.py", "missing.py")
+    result = cli("check", "--format", "github", "m.py", "broken.py", "build/skipped.py")  # build/: excluded
     parsed = [parse(line) for line in result.stdout.splitlines()]
     kinds = {props.get("file", ""): kind for kind, props, _ in parsed}
     assert kinds["m.py"] == "error"
     assert kinds["broken.py"] == "notice"
-    assert any(kind == "warning" and "missing.py" in message for kind, _, message in parsed)
+    assert any(kind == "warning" and "build/skipped.py" in message for kind, _, message in parsed)
     [broken] = [props for _, props, _ in parsed if props.get("file") == "broken.py"]
     assert "endColumn" not in broken or int(broken["endColumn"]) > int(broken["col"])
 

@@ -86,3 +86,10 @@ def test_notebooks_are_discovered(cli, tmp_path):
     (tmp_path / "a.ipynb").write_bytes(notebook(("code", "import torch\ntorch.load(p)\n")))
     result = cli("check", tmp_path)
     assert "a.ipynb:cell 1:line 2:1: LOAD003" in result.output
+
+
+def test_a_lone_surrogate_in_a_cell_hides_nothing():
+    # json.dumps writes the lone surrogate as a `\ud800` escape; the cell reads it as U+FFFD, one code
+    # point for one, so the cell still parses and the columns still land on the JSON text.
+    data = notebook(("code", "import pickle\nx = 'a\ud800'; pickle.loads(x)\n"), ("code", "pickle.loads(b)\n"))
+    assert located(data) == [("LOAD001", 1, 2, False, "pickle.loads(x)"), ("LOAD001", 2, 1, False, "pickle.loads(b)")]

@@ -35,7 +35,7 @@ def try_repo(target: Path, hook: str | None, home: Path) -> subprocess.Completed
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
     return subprocess.run(
         [PRE_COMMIT, "try-repo", str(ROOT), *([hook] if hook else []), "--all-files", "--verbose"],
-        cwd=target, env=env, capture_output=True, text=True, timeout=600,
+        cwd=target, env=env, capture_output=True, text=True, timeout=600, check=False,
     )
 
 

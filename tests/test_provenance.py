@@ -76,6 +76,25 @@ def test_dvc_yaml_needs_its_lock(scan, write, tmp_path):
     assert found(report, "PROV002") == [("pipelines/a/dvc.yaml", 5)]
 
 
+def test_dvc_findings_span_the_output_as_written(scan, write, tmp_path):
+    write(tmp_path, {
+        "data/raw.dvc": "outs:\n- path: raw.csv  # from the export\n",
+        "pipe/dvc.yaml": "stages:\n  train:\n    cmd: python train.py\n    outs:\n    - model.pkl  # the model\n",
+    })
+    report, _ = scan(tmp_path, "--select", "PROV002")
+    assert [(f["path"], f["line"], f["column"], f["end_line"], f["end_column"]) for f in report["findings"]] == [
+        ("data/raw.dvc", 2, 3, 2, 16),  # `path: raw.csv`, without the comment
+        ("pipe/dvc.yaml", 5, 7, 5, 16),  # `model.pkl`, without the indentation or the comment
+    ]
+
+
+def test_record_snippets_quote_the_line_yaml_numbers(scan, write, tmp_path):
+    # A form feed is no line break to YAML (it is not even allowed), but str.splitlines() breaks there.
+    write(tmp_path, {"dvc.lock": "schema: '2.0'\n# page\x0cbreak\nstages: {}\n"})
+    report, _ = scan(tmp_path, "--select", "MLS001")
+    assert [(f["line"], f["snippet"]) for f in report["findings"]] == [(2, "# page\x0cbreak")]
+
+
 def test_malformed_dvc_file_is_a_diagnostic(scan, write, tmp_path):
     write(tmp_path, {"data.dvc": "outs:\n- path: [unclosed\n"})
     report, _ = scan(tmp_path, "--select", "PROV002,MLS001")
@@ -111,6 +130,25 @@ def test_model_cards(scan, write, tmp_path, card, fields):
             assert (field in message) is (field in fields)
 
 
+@pytest.mark.parametrize(
+    ("card", "fields", "what"),
+    [
+        ("---\nlicense: mit\n---\n", "`datasets`", "what data it learned from"),
+        ("---\nlicense: mit\ntags: [peft]\n---\n", "`datasets` and `base_model`",
+         "what data it learned from or which model it was fine-tuned from"),
+        ("---\ntags: [lora]\n---\n", "`datasets`, `license` and `base_model`",
+         "what data it learned from, under which terms it may be used or which model it was fine-tuned from"),
+    ],
+    ids=["one", "two", "three"],
+)
+def test_model_card_message_lists_the_missing_fields(scan, write, tmp_path, card, fields, what):
+    write(tmp_path, {"model/README.md": card})
+    report, _ = scan(tmp_path, "--select", "PROV004")
+    (finding,) = report["findings"]
+    assert finding["message"] == (f"this model card does not record {fields}, so users cannot tell {what}; "
+                                  f"add {fields} to its front matter")
+
+
 def test_fine_tuning_code_makes_base_model_required(scan, write, tmp_path):
     card = "---\nlicense: mit\ndatasets: [org/data]\n---\n"
     write(tmp_path, {"model/README.md": card, "train.py": "# Trainer is mentioned only here\nprint('Trainer')\n"})
@@ -125,7 +163,7 @@ def test_fine_tuning_code_makes_base_model_required(scan, write, tmp_path):
 # An alias bomb: nine levels of nine aliases stand for 9**9 nodes.
 ALIAS_BOMB = "\n".join(
     ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
-    + [f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]" for previous, name in zip("abcdefgh", "bcdefghi")]
+    + [f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]" for previous, name in zip("abcdefgh", "bcdefghi", strict=True)]
 ) + "\n"
 
 

@@ -17,7 +17,7 @@ from mllint_sec.repo.records.checksums import checksum_manifest, is_checksum_man
 from mllint_sec.repo.records.dvc import DeclaredOut, dvc_file, dvc_lock, dvc_yaml_outs
 from mllint_sec.repo.records.gitattributes import LfsPatterns, gitattributes_lfs
 from mllint_sec.repo.records.model_card import model_card
-from mllint_sec.repo.records.record import Import, Output, Problem, Records
+from mllint_sec.repo.records.record import Import, Output, Problem, Records, Span
 
 SHA256 = "0123456789abcdef" * 4
 MD5 = "a304afb96060aad90176268345e10355"
@@ -222,7 +222,8 @@ def test_dvc_add_file_dvc3_and_dvc2(either_loader):
           hash: md5
           path: data.xml
     """))
-    assert dvc3 == Records((Output("data/data.xml", MD5, "md5", False, "data/data.xml.dvc", 5),), ())
+    # The span is the `path: data.xml` entry, which findings about the output point at.
+    assert dvc3 == Records((Output("data/data.xml", MD5, "md5", False, "data/data.xml.dvc", 5, Span(5, 3, 5, 17)),), ())
     # DVC 2 (no `hash: md5`) hashed text files with CRLF read as LF; a legacy file with `wdir`.
     dvc2 = dvc_file("data.xml.dvc", text(f"""
         md5: 301598c8348f8ac0c95abc6fc19da952
@@ -332,7 +333,7 @@ def test_dvc1_stage_file_dependencies_are_not_imports():
         ("- a\n- b\n", [(1, "expected a YAML mapping at the top level")]),
         ("wdir: ../..\nouts:\n- path: a\n", [(1, "`wdir: ../..` is not a directory inside the repository")]),
         ("outs:\n- path: a\n  md5: x\n\tsize: 1\n", [(4, "malformed YAML")]),
-        ("outs:\n- path: a\ndeps:\n- {path: \n", [(5, "malformed YAML")]),
+        ("outs:\n- path: a\ndeps:\n- {path: \n", [(4, "malformed YAML")]),  # at the end: on the last line
     ],
     ids=["bad-md5", "no-path", "outs-not-list", "no-outs", "empty", "not-mapping", "wdir-escapes", "tab", "flow"],
 )
@@ -471,12 +472,13 @@ def test_dvc_yaml_declared_outputs(either_loader):
             type: model
     """))
     assert found == []
+    # Each span is the path as written: the item, or the key that holds its options.
     assert declared == [
-        DeclaredOut("prepare", "ml/data/prepared", "outs", True, False, "", 9),
-        DeclaredOut("train", "ml/model.pkl", "outs", True, True, "src", 14),
-        DeclaredOut("train", "ml/eval/metrics.json", "metrics", False, False, "src", 18),
-        DeclaredOut("train", "ml/eval/plots/roc.json", "plots", False, False, "src", 21),
-        DeclaredOut("train", "ml/eval/plots/images", "plots", True, False, "src", 25),
+        DeclaredOut("prepare", "ml/data/prepared", "outs", True, False, "", Span(9, 7, 9, 20)),
+        DeclaredOut("train", "ml/model.pkl", "outs", True, True, "src", Span(14, 7, 14, 19)),
+        DeclaredOut("train", "ml/eval/metrics.json", "metrics", False, False, "src", Span(18, 7, 18, 27)),
+        DeclaredOut("train", "ml/eval/plots/roc.json", "plots", False, False, "src", Span(21, 7, 21, 29)),
+        DeclaredOut("train", "ml/eval/plots/images", "plots", True, False, "src", Span(25, 7, 25, 27)),
     ]
 
 
@@ -538,6 +540,17 @@ def test_dvc_yaml_problems(source, expected):
     assert declared == [] and problems(found) == expected
 
 
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [("[", 1), ("[\n", 1), ("[\r\n", 1), ("outs:\n- path: a\n- {path: ", 3), ("outs: [\n\n\n", 3), ("a:\n b\n c: [\n", 3)],
+    ids=["no-final-newline", "final-newline", "crlf", "flow-no-final-newline", "blank-lines", "last-line"],
+)
+def test_a_yaml_error_at_the_end_is_on_the_last_line(either_loader, source, line):
+    # The loader marks the end of the stream on the line after the last one when the text does
+    # not end with a line break; no report can place (or hash) a line the file does not have.
+    assert problems(dvc_lock("dvc.lock", source).problems) == [(line, "malformed YAML")]
+
+
 # --------------------------------------------------------------------------------------
 # YAML limits and features
 
@@ -549,7 +562,7 @@ def test_yaml_larger_than_1_mib_is_refused():
 
 def test_alias_bombs_are_refused(either_loader):
     levels = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
-    for previous, name in zip("abcdefgh", "bcdefghi"):
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
         levels.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]")
     bomb = "\n".join(levels) + "\n"
     assert problems(dvc_lock("dvc.lock", bomb).problems) == [
@@ -659,7 +672,7 @@ def test_gnu_and_bsd_formats():
         \\{SHA256}  new\\nline\\\\back.bin
 
         {SHA256}  ./sub/../a b.bin  
-    """))
+    """))  # noqa: W291 - the trailing blanks are part of the name under test
     assert outputs(found) == [
         ("release/model.bin", SHA256, "sha256", False, 2),
         ("release/weights/tokenizer.json", SHA256, "sha256", False, 3),

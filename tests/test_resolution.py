@@ -76,13 +76,17 @@ CASES = {
         [],
     ),
     "yaml-try-import-safe-loaders": (
-        "try:\n    from yaml import CSafeLoader as Loader\nexcept ImportError:\n    from yaml import SafeLoader as Loader\n"
-        "import yaml\nyaml.load(s, Loader=Loader)\n",
+        (
+            "try:\n    from yaml import CSafeLoader as Loader\nexcept ImportError:\n    from yaml import SafeLoader as Loader\n"
+            "import yaml\nyaml.load(s, Loader=Loader)\n"
+        ),
         [],
     ),
     "yaml-try-import-unsafe-loader": (
-        "try:\n    from yaml import CLoader as Loader\nexcept ImportError:\n    from yaml import Loader\n"
-        "import yaml\nyaml.load(s, Loader=Loader)\n",
+        (
+            "try:\n    from yaml import CLoader as Loader\nexcept ImportError:\n    from yaml import Loader\n"
+            "import yaml\nyaml.load(s, Loader=Loader)\n"
+        ),
         [("LOAD008", 6)],
     ),
     "yaml-subclass-of-subclass": (

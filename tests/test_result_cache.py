@@ -24,6 +24,7 @@ from mllint_sec.report import json_report
 
 SERVING = Path(__file__).resolve().parent.parent / "fixtures" / "serving-app"
 RULES = frozenset({"LOAD001"})
+SECRET = b"k" * 32
 
 
 def test_every_typed_field_and_the_summary_survive_the_cache(tmp_path):
@@ -45,7 +46,7 @@ def test_every_typed_field_and_the_summary_survive_the_cache(tmp_path):
             fed=("app.parsing.read_payload",),
         ),
     )
-    cache = ResultCache(tmp_path, "catalogue")
+    cache = ResultCache(tmp_path, "catalogue", SECRET)
     key = cache.key(b"content", RULES)
     cache.put(key, result)
     assert cache.get(key, "nb.ipynb") == result
@@ -54,20 +55,20 @@ def test_every_typed_field_and_the_summary_survive_the_cache(tmp_path):
 
 
 def test_an_entry_with_a_value_of_the_wrong_kind_is_not_trusted(tmp_path):
-    cache = ResultCache(tmp_path, "catalogue")
+    """Even an authentic entry (one this user's key signed) is read field by field, each type checked."""
+    cache = ResultCache(tmp_path, "catalogue", SECRET)
     key = cache.key(b"content", RULES)
-    cache.put(key, FileResult([Finding("LOAD001", "a.py", 2, 1, 2, 16, "m", "s", Severity.HIGH)]))
-    entry_path = next(tmp_path.rglob("*.json"))
-    entry = json.loads(entry_path.read_text())
     for field, wrong in (("severity", "severe"), ("line", "2"), ("flow", [{"line": 1}]), ("cell", [1, 2, 3])):
-        entry_path.write_text(json.dumps({**entry, "findings": [{**entry["findings"][0], field: wrong}]}))
+        finding = Finding("LOAD001", "a.py", 2, 1, 2, 16, "m", "s", Severity.HIGH)
+        setattr(finding, field, wrong)
+        cache.put(key, FileResult([finding]))
         assert cache.get(key, "a.py") is None, field
 
 
 def test_entries_of_the_previous_format_are_never_looked_up(tmp_path, monkeypatch):
-    current = ResultCache(tmp_path, "catalogue").key(b"content", RULES)
+    current = ResultCache(tmp_path, "catalogue", SECRET).key(b"content", RULES)
     monkeypatch.setattr(result_cache, "FORMAT", 1)
-    assert ResultCache(tmp_path, "catalogue").key(b"content", RULES) != current
+    assert ResultCache(tmp_path, "catalogue", SECRET).key(b"content", RULES) != current
 
 
 def test_cross_module_flows_from_cached_summaries_are_identical(tmp_path):
@@ -81,7 +82,7 @@ def test_cross_module_flows_from_cached_summaries_are_identical(tmp_path):
     cold = report(use_cache=False)
     assert '"path": "app/main.py"' in cold  # a step in the calling module
     assert report(cache_dir=cache) == cold
-    stored = [json.loads(p.read_text()) for p in cache.rglob("*.json")]
+    stored = [json.loads(p.read_bytes().partition(b"\n")[2]) for p in cache.rglob("*.json")]  # after the MAC line
     assert any(entry["summary"] and entry["summary"]["out_calls"] for entry in stored)
     assert report(cache_dir=cache) == cold
 

@@ -30,6 +30,7 @@ import pytest
 
 from mllint_sec.catalogue.loading import load_catalogue
 from mllint_sec.engine.runner import Options, run
+from mllint_sec.report.rule_docs import render_docs, snippet_default_path, snippet_files
 
 CATALOGUE = load_catalogue()
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -59,25 +60,6 @@ class Sample:
     own_root: bool  # scanned as a repository of its own
 
 
-# A docs snippet of several files (or of one non-Python file) starts each with a comment line
-# naming it: "# requirements.txt", "# data/train.csv.dvc, as `dvc add` writes it".
-_FILE_HEADER = re.compile(r"# (?P<path>[\w.-]+(?:/[\w.-]+)*\.\w+)(?:[:,] .*| - .*)?")
-
-
-def snippet_files(text: str, default_path: str) -> tuple[tuple[str, str], ...]:
-    """Split a docs snippet into files at header lines (its first line, or one after a blank line)."""
-    lines = text.strip("\n").split("\n")
-    files: list[tuple[str, list[str]]] = []
-    for n, line in enumerate(lines):
-        header = _FILE_HEADER.fullmatch(line)
-        if header and (n == 0 or not lines[n - 1].strip()):
-            files.append((header["path"], []))
-        elif not files:
-            files.append((default_path, []))
-        files[-1][1].append(line)
-    return tuple((path, "\n".join(body).strip("\n") + "\n") for path, body in files)
-
-
 def _needs_own_root(rule, files) -> bool:
     return bool(
         [path for path, _ in files] != ["example.py"]
@@ -93,9 +75,8 @@ def _samples() -> list[Sample]:
             samples.append(Sample(rule.id, f"{example.verdict}-{n}", files, _needs_own_root(rule, files)))
         if rule.id in DOCS_NOT_RUNNABLE:
             continue
-        default_path = rule.examples[0].path if rule.examples else "example.py"  # a one-file snippet's kind
         for kind in ("unsafe", "safe"):
-            files = snippet_files(rule.docs[kind], default_path)
+            files = snippet_files(rule.docs[kind], snippet_default_path(rule))
             samples.append(Sample(rule.id, f"docs-{kind}", files, _needs_own_root(rule, files)))
     return samples
 
@@ -249,6 +230,20 @@ def test_docs_snippet_files_are_split_by_header():
     assert [path for path, _ in _docs_sample("PROV002", "unsafe").files] == ["data/train.csv.dvc"]
 
 
+def _fences(rule_id: str) -> list[str]:
+    return re.findall(r"^```(\w+)$", render_docs(CATALOGUE.rules[rule_id], CATALOGUE), re.MULTILINE)
+
+
+def test_docs_snippets_are_fenced_in_their_files_language():
+    assert _fences("LOAD003") == ["python", "python"]
+    assert _fences("SUP006") == ["text", "text"]  # requirements.txt
+    assert _fences("SUP007") == ["text", "python", "text", "python"]  # requirements.txt, then load.py
+    assert _fences("PROV002") == ["yaml", "yaml"]  # a .dvc file
+    assert _fences("PROV004") == ["markdown", "markdown"]  # a model card
+    assert _fences("ART002") == ["text", "text"]  # an artifact, described in comments
+    assert _fences("ART001") == ["text", "python"]  # ... and Python that replaces it, named by its header
+
+
 def test_docs_allow_lists_name_rules_and_reasons():
     assert set(DOCS_NOT_RUNNABLE) <= set(CATALOGUE.rules) and all(DOCS_NOT_RUNNABLE.values())
     assert {rule for rule, _ in SAFE_SNIPPET_FINDINGS} <= set(CATALOGUE.rules) and all(SAFE_SNIPPET_FINDINGS.values())
@@ -267,7 +262,7 @@ def test_docs_safe_snippet_is_not_reported(rule_id, reported):
     every = reported[(rule_id, "docs-safe")]
     unexpected = [f.snapshot_line("docs-safe") for f in every if (rule_id, f.rule_id) not in SAFE_SNIPPET_FINDINGS]
     assert unexpected == []
-    for (rule, other), _reason in SAFE_SNIPPET_FINDINGS.items():
+    for rule, other in SAFE_SNIPPET_FINDINGS:
         if rule == rule_id:
             assert [f for f in every if f.rule_id == other], f"stale SAFE_SNIPPET_FINDINGS entry {(rule, other)}"
 
@@ -298,6 +293,10 @@ def test_messages_name_the_problem(rule, reported):
         assert match.message or (match.args and all(a.message for a in match.args)), match.calls
     for template in templates:
         assert _reads_as_one_clause(template) and len(template) < 300, template
+    for match in rule.calls:  # and so is a message with every `also` clause that could be appended to it
+        for message in filter(None, (match.message, *(a.message for a in match.args))):
+            longest = message + "".join(also.message for also in match.also)
+            assert len(longest) < 300, longest
     # The messages as reported, placeholders filled in: on its examples and docs snippets, every
     # rule reports something (engine rules in their docs `unsafe` snippet).
     messages = [f.message for sample in SAMPLES if sample.rule_id == rule.id

@@ -249,7 +249,7 @@ def test_severity_mapping_is_inside_githubs_bands(severity, level, score):
     assert sarif.LEVELS[severity] == level
     assert sarif.SECURITY_SEVERITY[severity] == score
     low, high = SEVERITY_RANGES[severity]
-    assert low < float(score) < high or severity == "critical" and float(score) > low
+    assert low < float(score) < high or (severity == "critical" and float(score) > low)
 
 
 def test_long_descriptions_are_trimmed_under_1024():
@@ -285,11 +285,11 @@ def test_parse_error_is_a_result_and_a_notification(cli, tmp_path, write, schema
 
 
 def test_problems_become_notifications(cli, tmp_path, write, monkeypatch):
-    write(tmp_path, {"a.py": TORCH_LOAD})
+    write(tmp_path, {"a.py": TORCH_LOAD, "build/b.py": TORCH_LOAD})
     monkeypatch.chdir(tmp_path)
-    doc = sarif_of(cli, "a.py", "missing.py")
+    doc = sarif_of(cli, "a.py", "build/b.py")  # build/ is excluded by default
     texts = [n["message"]["text"] for n in doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]]
-    assert any("missing.py" in t for t in texts)
+    assert "build/b.py: matches an exclude pattern; not scanned" in texts
 
 
 SUPPRESSED = 'import torch\na = torch.load("x.pt")  # mllint-sec: ignore[LOAD003] -- built by our CI\nb = torch.load("y.pt")\n'

@@ -17,12 +17,18 @@ prefilter for request sources and import a scanned module are parsed for it.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import libcst as cst
 
 from mllint_sec.analysis.file_analyzer import Analyzer
+from mllint_sec.core.bounded_read import read_limited
+from mllint_sec.core.data_use import DataUse
 from mllint_sec.core.file_kinds import Target
 from mllint_sec.core.finding import Finding, normalise
 from mllint_sec.core.flow_step import FlowStep
@@ -34,11 +40,15 @@ from mllint_sec.flows.sources import Source, parameter, positional_names
 from mllint_sec.flows.taint import DESERIALIZE, Flow, Step, Taint
 from mllint_sec.python import decode as source
 from mllint_sec.python import positions, resolve
+from mllint_sec.python.lines import physical_lines
 from mllint_sec.python.matching import match_file
-from mllint_sec.python.scopes import FileFacts, collect
+from mllint_sec.python.positions import Range
+from mllint_sec.python.scopes import FileFacts, Scope, collect
 
 MAX_BYTES = 1 << 20  # files larger than this are not read for cross-module flows
-_IMPORTS = re.compile(r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+\(?([\w, \t]*)|import[ \t]+([.\w]+))", re.MULTILINE)
+_IMPORTS = re.compile(
+    r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+\(?([\w, \t]*)|import[ \t]+([.\w]+))", re.MULTILINE
+)
 _USES = (DESERIALIZE, INFERENCE, TRAINING)
 
 
@@ -119,7 +129,7 @@ class CrossModule:
                 kept.append(finding)
         return kept
 
-    def _guarded(self, caller: str, step, *args) -> list[Finding]:
+    def _guarded(self, caller: str, step: Callable[..., list[Finding]], *args: Any) -> list[Finding]:
         """One join; a failure is a diagnostic for that file, and the run goes on."""
         try:
             return step(*args)
@@ -131,12 +141,11 @@ class CrossModule:
     def _text(self, display: str) -> str:
         if display not in self.texts:
             text = ""
-            try:
-                path = self.by_display[display].path
-                if path.stat().st_size <= MAX_BYTES:
-                    text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError, KeyError):
-                pass
+            target = self.by_display.get(display)
+            data = read_limited(target.path, MAX_BYTES) if target is not None else None
+            if isinstance(data, bytes):
+                with contextlib.suppress(UnicodeDecodeError):
+                    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()  # universal newlines
             self.texts[display] = text
         return self.texts[display]
 
@@ -166,10 +175,13 @@ class CrossModule:
             self.defines[key] = bool(re.search(pattern, self._text(place[0].display), re.MULTILINE))
         return place if self.defines[key] else None
 
-    def _function(self, names, importer: str) -> tuple[Parsed, cst.FunctionDef] | None:
+    def function_named(self, names: Iterable[str], importer: str) -> tuple[Parsed, cst.FunctionDef] | None:
+        """The function of another module that one of `names` (as `importer` imports it) is."""
         for name in names:
             place = self._place(name, importer)
-            parsed = self._parse(place[0].display) if place is not None else None
+            if place is None:
+                continue
+            parsed = self._parse(place[0].display)
             if parsed is not None and place[1] in parsed.functions:
                 return parsed, parsed.functions[place[1]]
         return None
@@ -177,7 +189,7 @@ class CrossModule:
     # --- the two directions ------------------------------------------------------------------
     def _into(self, caller: str, call: OutCall) -> list[Finding]:
         """Request data passed (per the caller's summary) to a function of another module."""
-        target = self._function(call.callee, caller)
+        target = self.function_named(call.callee, caller)
         if target is None:
             return []
         callee, function = target
@@ -192,7 +204,8 @@ class CrossModule:
         raw = flows.flow_findings(callee.facts, match_file(callee.facts, self.analyzer.index), rules, taint=taint)
         keep = [r for r in raw if r.steps[0].text == entry]  # flows from what was passed in
         prefix = [replace(step, path=caller) for step in data.steps]
-        prefix[-1:] = [replace(prefix[-1], message=f"{prefix[-1].message} in {callee.target.display}")] if prefix else []
+        if prefix:
+            prefix[-1] = replace(prefix[-1], message=f"{prefix[-1].message} in {callee.target.display}")
         return self._located(callee, keep, prefix)
 
     def _out_of(self, caller_display: str) -> list[Finding]:
@@ -204,7 +217,9 @@ class CrossModule:
         raw = flows.flow_findings(caller.facts, match_file(caller.facts, self.analyzer.index), self.rules, taint=taint)
         return self._located(caller, [r for r in raw if any(step.path for step in r.steps)])
 
-    def _located(self, parsed: Parsed, raw: list[flows.FlowFinding], prefix: list[FlowStep] | None = None) -> list[Finding]:
+    def _located(
+        self, parsed: Parsed, raw: list[flows.FlowFinding], prefix: list[FlowStep] | None = None
+    ) -> list[Finding]:
         """Findings in `parsed`'s file; `prefix`: located steps in the caller's file, first."""
         if not raw:
             return []
@@ -213,10 +228,12 @@ class CrossModule:
             by_file[parsed.target.display] += [r.node, r.statement]
             for step in r.steps:
                 by_file.setdefault(step.path or parsed.target.display, []).append(step.node)
-        spans: dict[str, dict] = {}
+        spans: dict[str, dict[int, Range] | None] = {}
         for path, nodes in by_file.items():
-            spans[path], _ = source.run_guarded(positions.ranges, self.parsed[path].module, nodes)
-        lines = parsed.text.splitlines()
+            here = self.parsed[path]
+            assert here is not None  # every file a flow passes through here was parsed
+            spans[path], _ = source.run_guarded(positions.ranges, here.module, nodes)
+        lines = physical_lines(parsed.text)
         found = []
         for r in raw:
             own = spans[parsed.target.display] or {}
@@ -245,9 +262,9 @@ class _Returns:
         self.caller = caller
         self.taints: dict[str, Taint] = {}
 
-    def returned(self, call: cst.Call, scope, use: str) -> Flow | None:
+    def returned(self, call: cst.Call, scope: Scope, use: DataUse) -> Flow | None:
         names = [n for n in resolve.callee_targets(call.func, scope) if isinstance(n, str)]
-        target = self.cross._function(names, self.caller.target.display)
+        target = self.cross.function_named(names, self.caller.target.display)
         if target is None:
             return None
         parsed, function = target

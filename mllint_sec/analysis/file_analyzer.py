@@ -26,7 +26,9 @@ from mllint_sec.flows import summary as flow_summary
 from mllint_sec.flows.taint import Taint
 from mllint_sec.python import budget, notebooks, positions, scopes, slicing
 from mllint_sec.python import decode as source
+from mllint_sec.python.lines import physical_lines
 from mllint_sec.python.matching import MatchIndex, RawFinding, match_file
+from mllint_sec.python.positions import Range
 from mllint_sec.python.prefilter import (
     SUPPRESSION_MARKER,
     Prefilter,
@@ -53,7 +55,7 @@ class Analyzer:
         sink_families = {match.family for _, match in self.flow_rules}
         matched = set(self.enabled) | {r.id for r in self.catalogue.rules.values() if r.family in sink_families}
         self.index = MatchIndex.build(self.catalogue, matched)
-        groups = ()
+        groups: tuple[frozenset[str], ...] = ()
         if any(match.family in SINK_KINDS for _, match in self.flow_rules):
             groups = (sources.PREFILTER_WORDS, sinks.tables().words())
         self.prefilter = Prefilter(self.index.words, self.index.env_names, groups)
@@ -83,8 +85,8 @@ class Analyzer:
             if source.looks_pathological(text, code):
                 limit = min(PATHOLOGICAL_TIMEOUT, budget.remaining())
                 result, error = source.run_in_child(self._analyze_text, arguments, limit)
-                if isinstance(error, TimeoutError) and limit < PATHOLOGICAL_TIMEOUT:
-                    error = budget.OverBudget(self.file_timeout)
+                if isinstance(error, TimeoutError) and limit < PATHOLOGICAL_TIMEOUT and self.file_timeout:
+                    error = budget.OverBudget(self.file_timeout)  # (a limit below the child's: there is a budget)
             else:
                 result, error = source.run_guarded(self._analyze_text, *arguments)
         if error is not None:
@@ -99,13 +101,16 @@ class Analyzer:
             # How long an analysis takes depends on the machine and its load, not on the file.
             timed_out = isinstance(error, (TimeoutError, budget.OverBudget))
             return FileResult(self.failure(path, failure, text), cacheable=not timed_out)
+        assert result is not None  # no error: the analysis returned its result
         return result
 
-    def failure(self, path: str, failure: source.ParseFailure, text: str = "", key: str = "parse-error") -> list[Finding]:
+    def failure(
+        self, path: str, failure: source.ParseFailure, text: str = "", key: str = "parse-error"
+    ) -> list[Finding]:
         """The MLS001 finding for a file that could not be analysed (none when MLS001 is not enabled)."""
         if PARSE_ERROR not in self.enabled:
             return []
-        lines = text.splitlines()
+        lines = physical_lines(text)
         snippet = lines[failure.line - 1] if 0 < failure.line <= len(lines) else ""
         rule = self.catalogue.rules[PARSE_ERROR]
         return [
@@ -147,7 +152,7 @@ class Analyzer:
         targets += [step.node for f in raw if isinstance(f, flows.FlowFinding) for step in f.steps]
         targets += summary.nodes() if summary is not None else []
         spans = positions.ranges(module, targets)
-        lines = text.splitlines()
+        lines = physical_lines(text)
         findings = [self._finding(path, module, f, spans, lines) for f in raw]
         suppressions = []
         for comment in comment_nodes:
@@ -156,7 +161,9 @@ class Analyzer:
         findings += self._apply_suppressions(path, findings, suppressions, lines, spans, raw)
         return FileResult(findings, flow_summary.located(summary, spans) if summary is not None else None)
 
-    def _finding(self, path: str, module: cst.Module, raw: RawFinding, spans, lines: list[str]) -> Finding:
+    def _finding(
+        self, path: str, module: cst.Module, raw: RawFinding, spans: dict[int, Range], lines: list[str]
+    ) -> Finding:
         start_line, start_col, end_line, end_col = spans[id(raw.node)]
         if isinstance(raw.statement, cst.SimpleStatementLine):
             code = "".join(module.code_for_node(small) for small in raw.statement.body)
@@ -171,7 +178,15 @@ class Analyzer:
             finding.flow = flows.located(raw.steps, spans)
         return finding
 
-    def _apply_suppressions(self, path, findings, suppressions: list[Suppression], lines, spans, raw) -> list[Finding]:
+    def _apply_suppressions(
+        self,
+        path: str,
+        findings: list[Finding],
+        suppressions: list[Suppression],
+        lines: list[str],
+        spans: dict[int, Range],
+        raw: list[RawFinding],
+    ) -> list[Finding]:
         by_line: dict[int, list[Suppression]] = {}
         for suppression in suppressions:
             by_line.setdefault(suppression.line, []).append(suppression)
@@ -183,7 +198,7 @@ class Analyzer:
                         finding.suppressed = True
                         finding.suppression_reason = suppression.reason
                         suppression.used.add(finding.rule_id)
-        unused = []
+        unused: list[Finding] = []
         if UNUSED_SUPPRESSION not in self.enabled:
             return unused
         known = self.catalogue.rules
@@ -191,7 +206,8 @@ class Analyzer:
             if suppression.malformed:
                 detail = "malformed; write `# mllint-sec: ignore[RULE, ...] -- reason`"
             elif suppression.rules:
-                stale = [r for r in suppression.rules if r not in suppression.used and (r in self.enabled or r not in known)]
+                stale = [r for r in suppression.rules
+                         if r not in suppression.used and (r in self.enabled or r not in known)]
                 if not stale:
                     continue
                 unknown = [r for r in stale if r not in known]

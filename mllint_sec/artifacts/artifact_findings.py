@@ -19,7 +19,9 @@ LIMITS = Limits()
 MAX_LISTED = 5  # callables named in one message; the rest are counted
 
 
-def artifact_findings(path: str, data: bytes, catalogue: Catalogue, enabled: frozenset[str], allow: tuple[str, ...]) -> list[Finding]:
+def artifact_findings(
+    path: str, data: bytes, catalogue: Catalogue, enabled: frozenset[str], allow: tuple[str, ...]
+) -> list[Finding]:
     matches = _matches(catalogue, enabled)
     if not matches:
         return []
@@ -57,8 +59,12 @@ def _matches(catalogue: Catalogue, enabled: frozenset[str]) -> list[tuple[Rule, 
 def _for_verdict(path: str, report: ArtifactReport, rule: Rule, match: ArtifactMatch) -> list[Finding]:
     if match.verdict == "dangerous":
         return [
-            _finding(rule, path, match.message.format(callable=c.qualname, where=_where(c.member, c.offset), kind=_kind(report)),
-                     f"dangerous:{c.member}:{c.qualname}")
+            _finding(
+                rule,
+                path,
+                match.message.format(callable=c.qualname, where=_where(c.member, c.offset), kind=_kind(report)),
+                f"dangerous:{c.member}:{c.qualname}",
+            )
             for c in report.callables if c.verdict == "dangerous"
         ]
     if match.verdict == "unknown":
@@ -67,13 +73,14 @@ def _for_verdict(path: str, report: ArtifactReport, rule: Rule, match: ArtifactM
             return []
         names = ", ".join(f"`{n}`" for n in unknown[:MAX_LISTED])
         more = f" and {len(unknown) - MAX_LISTED} more" if len(unknown) > MAX_LISTED else ""
-        message = match.message.format(count=len(unknown), names=names + more, kind=_kind(report))
+        # {count} comes with its noun ("1 callable", "3 callables"), so the message agrees with it.
+        message = match.message.format(count=_counted(len(unknown), "callable"), names=names + more, kind=_kind(report))
         return [_finding(rule, path, message, "unknown:" + ",".join(unknown))]
     if not report.unscanned:
         return []
     first = report.unscanned[0]
     reason = first.reason + (f" (in {first.member})" if first.member else "")
-    more = f"; {len(report.unscanned) - 1} more part(s) unread" if len(report.unscanned) > 1 else ""
+    more = f"; {_counted(len(report.unscanned) - 1, 'more part')} unread" if len(report.unscanned) > 1 else ""
     message = match.message.format(reason=reason + more, count=len(report.unscanned), kind=_kind(report))
     return [_finding(rule, path, message, "unscanned:" + first.reason.split(":", 1)[0])]
 
@@ -86,6 +93,10 @@ _KINDS = {
 
 def _kind(report: ArtifactReport) -> str:
     return _KINDS.get(report.kind or "", "file")
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _where(member: str, offset: int) -> str:

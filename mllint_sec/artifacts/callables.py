@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,9 +34,11 @@ class CallableLists:
     allow_packages: tuple[str, ...]  # from "pkg.*": module-level names of pkg and its submodules
 
 
-def parse_allow(entries: tuple[str, ...] | list[str]) -> tuple[frozenset[str], tuple[str, ...]]:
-    """Split allow entries into exact names and packages; ValueError on a malformed entry."""
-    exact, packages = set(), []
+def parse_allow(entries: Iterable[object]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """Split allow entries (from TOML or the command line: checked here) into exact names and
+    packages; ValueError on a malformed entry."""
+    exact: set[str] = set()
+    packages: list[str] = []
     for entry in entries:
         if not isinstance(entry, str) or not _ALLOW_RE.match(entry):
             raise ValueError(f"malformed allow-list entry {entry!r}: use 'module.name' or 'package.*'")
@@ -64,7 +67,9 @@ def default_lists() -> CallableLists:
 
 def _denied(segments: list[str], deny: tuple[tuple[str, ...], ...]) -> bool:
     return any(
-        len(segments) >= len(entry) and all(e == "*" or e == s for e, s in zip(entry, segments)) for entry in deny
+        # zip stops at the entry's end: an entry matches a name's leading segments.
+        len(segments) >= len(entry) and all(e in ("*", s) for e, s in zip(entry, segments, strict=False))
+        for entry in deny
     )
 
 

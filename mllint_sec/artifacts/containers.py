@@ -257,7 +257,8 @@ def _extract(data: bytes, info: zipfile.ZipInfo) -> bytes:
     raise ValueError(f"compression method {info.compress_type} is not supported")
 
 
-def _decompressor(fmt: str):
+# zlib._Decompress: typeshed's name for the type of zlib.decompressobj() (zlib exports none).
+def _decompressor(fmt: str) -> zlib._Decompress | bz2.BZ2Decompressor | lzma.LZMADecompressor:
     if fmt in ("zlib", "gzip", "zfile"):
         return zlib.decompressobj(zlib.MAX_WBITS | 32)  # zlib or gzip header
     if fmt == "bz2":
@@ -318,7 +319,9 @@ def _npy_header(data: bytes) -> tuple[object, int]:
     try:
         header = ast.literal_eval(raw.decode("utf-8" if major == 3 else "latin-1"))
     except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError) as exc:
-        raise ValueError(f"header is not a Python literal: {exc}") from None
+        # Only the exception's type: literal_eval's messages can quote a node's repr, whose memory
+        # address would make the report differ from one run to the next.
+        raise ValueError(f"header is not a Python literal ({type(exc).__name__})") from None
     if not isinstance(header, dict) or "descr" not in header:
         raise ValueError("header has no descr")
     return header["descr"], at + length

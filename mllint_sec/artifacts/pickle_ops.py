@@ -14,12 +14,14 @@ underflow, missing memo entry) the walk stops too; values it does not model neve
 
 from __future__ import annotations
 
-import _compat_pickle
+import _compat_pickle  # noqa: PLC2701 - the unpickler's own Python 2 name tables, so names map as a load maps them
 import codecs
 import pickletools
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeGuard
 
 TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C  # first pickle of a pre-1.6 torch.save file
 _TORCH_LEGACY_PICKLES = 5  # magic, protocol, sys_info, the object, storage keys; raw storages follow
@@ -95,6 +97,10 @@ class Obj:
     """What a call returned. `how` says how it was made, which joblib's array reader cares about."""
 
     __slots__ = ("args", "cls", "how", "state")
+    cls: object
+    how: str
+    args: object
+    state: object  # BUILD's argument, once built
 
     def __init__(self, cls: object, how: str, args: object):
         self.cls, self.how, self.args, self.state = cls, how, args, None
@@ -103,6 +109,9 @@ class Obj:
 # --- opcode framing -----------------------------------------------------------------------
 
 _FIXED, _LINE, _TWO_LINES, _COUNTED = range(4)
+# (kind, size, count format): _FIXED takes `size` bytes; _COUNTED a length of `size` bytes
+# packed as `format`, then that many bytes; the line kinds use neither.
+_Framing = tuple[int, int, str]
 _COUNT_FORMATS = {
     pickletools.TAKEN_FROM_ARGUMENT1: "<B",
     pickletools.TAKEN_FROM_ARGUMENT4: "<i",
@@ -111,17 +120,17 @@ _COUNT_FORMATS = {
 }
 
 
-def _framing(op: pickletools.OpcodeInfo) -> tuple[int, object] | None:
+def _framing(op: pickletools.OpcodeInfo) -> _Framing | None:
     if op.arg is None:
         return None
     if op.name in ("GLOBAL", "INST"):
-        return (_TWO_LINES, None)
+        return (_TWO_LINES, 0, "")
     if op.arg.n == pickletools.UP_TO_NEWLINE:
-        return (_LINE, None)
+        return (_LINE, 0, "")
     if op.arg.n >= 0:
-        return (_FIXED, op.arg.n)
+        return (_FIXED, op.arg.n, "")
     fmt = _COUNT_FORMATS[op.arg.n]
-    return (_COUNTED, (fmt, struct.calcsize(fmt)))
+    return (_COUNTED, struct.calcsize(fmt), fmt)
 
 
 _OPCODES = {ord(op.code): (op.name, _framing(op)) for op in pickletools.opcodes}
@@ -140,11 +149,11 @@ def _read_line(data: bytes, pos: int) -> tuple[bytes, int]:
     return data[pos:end], end + 1
 
 
-def _read_arg(data: bytes, pos: int, framing: tuple[int, object]) -> tuple[object, int]:
+def _read_arg(data: bytes, pos: int, framing: _Framing) -> tuple[object, int]:
     """The raw argument at pos and the position after it. Counted arguments are (start, end)."""
-    kind, how = framing
+    kind, size, fmt = framing
     if kind == _FIXED:
-        end = pos + how
+        end = pos + size
         if end > len(data):
             raise _Stop("truncated", "the data ends inside an argument")
         return data[pos:end], end
@@ -154,7 +163,6 @@ def _read_arg(data: bytes, pos: int, framing: tuple[int, object]) -> tuple[objec
         first, pos = _read_line(data, pos)
         second, pos = _read_line(data, pos)
         return (first, second), pos
-    fmt, size = how
     if pos + size > len(data):
         raise _Stop("truncated", "the data ends inside a length")
     (length,) = struct.unpack_from(fmt, data, pos)
@@ -182,8 +190,8 @@ class _Machine:
 
     def __init__(self, data: bytes, budget: Budget, joblib: bool):
         self.data, self.budget, self.joblib = data, budget, joblib
-        self.stack: list = []
-        self.metastack: list[list] = []
+        self.stack: list[object] = []
+        self.metastack: list[list[object]] = []
         self.memo: dict[int, object] = {}
         self.proto = 0
         self.imports: list[Import] = []
@@ -231,7 +239,7 @@ class _Machine:
             raise _Stop("invalid", f"stack underflow at {self.op_name}")
         return self.stack[-1]
 
-    def _pop_mark(self) -> list:
+    def _pop_mark(self) -> list[object]:
         if not self.metastack:
             raise _Stop("invalid", f"{self.op_name} without MARK")
         items, self.stack = self.stack, self.metastack.pop()
@@ -257,75 +265,75 @@ class _Machine:
 
     # structure
 
-    def op_MARK(self, _):
+    def op_MARK(self, _: None) -> None:
         self.metastack.append(self.stack)
         self.stack = []
 
-    def op_POP(self, _):
+    def op_POP(self, _: None) -> None:
         if self.stack:
             self.stack.pop()
         else:
             self._pop_mark()
 
-    def op_POP_MARK(self, _):
+    def op_POP_MARK(self, _: None) -> None:
         self._pop_mark()
 
-    def op_DUP(self, _):
+    def op_DUP(self, _: None) -> None:
         self._push(self._top())
 
-    def op_PROTO(self, arg):
+    def op_PROTO(self, arg: bytes) -> None:
         if arg[0] > 5:
             raise _Stop("invalid", f"unsupported protocol {arg[0]}")
         self.proto = arg[0]
 
-    def op_FRAME(self, arg):
+    def op_FRAME(self, arg: bytes) -> None:
         # A frame running past the end does not stop pickle's pure-Python unpickler (joblib's):
         # it runs the opcodes that are there.
         self.frame_end = self.pos + struct.unpack("<Q", arg)[0]
 
     # constants
 
-    def op_NONE(self, _):
+    def op_NONE(self, _: None) -> None:
         self._push(None)
 
-    def op_NEWTRUE(self, _):
+    def op_NEWTRUE(self, _: None) -> None:
         self._push(True)
 
-    def op_NEWFALSE(self, _):
+    def op_NEWFALSE(self, _: None) -> None:
         self._push(False)
 
-    def op_INT(self, arg):
+    def op_INT(self, arg: bytes) -> None:
         if arg in (b"00", b"01"):
             self._push(arg == b"01")
         else:
             self._push(_parse_int(arg))
 
-    def op_LONG(self, arg):
+    def op_LONG(self, arg: bytes) -> None:
         self._push(_parse_int(arg[:-1] if arg.endswith(b"L") else arg))
 
-    def op_BININT(self, arg):
+    def op_BININT(self, arg: bytes) -> None:
         self._push(struct.unpack("<i", arg)[0])
 
-    def op_BININT1(self, arg):
+    def op_BININT1(self, arg: bytes) -> None:
         self._push(arg[0])
 
-    def op_BININT2(self, arg):
+    def op_BININT2(self, arg: bytes) -> None:
         self._push(struct.unpack("<H", arg)[0])
 
-    def op_LONG1(self, arg):
+    def op_LONG1(self, arg: tuple[int, int]) -> None:
         start, end = arg
         small = end - start <= 64  # enough for the torch magic number; nothing else needs big ints
         self._push(int.from_bytes(self.data[start:end], "little", signed=True) if small else OPAQUE)
 
     op_LONG4 = op_LONG1
 
-    def _opaque(self, _):
+    def _opaque(self, _: object) -> None:
         self._push(OPAQUE)
 
     op_FLOAT = op_BINFLOAT = op_BINBYTES = op_SHORT_BINBYTES = op_BINBYTES8 = op_BYTEARRAY8 = _opaque
     op_EMPTY_LIST = op_EMPTY_SET = op_NEXT_BUFFER = op_PERSID = _opaque
 
-    def op_STRING(self, arg):
+    def op_STRING(self, arg: bytes) -> None:
         if len(arg) < 2 or arg[0] != arg[-1] or arg[:1] not in (b"'", b'"'):
             raise _Stop("invalid", "STRING argument is not quoted")
         try:
@@ -335,119 +343,119 @@ class _Machine:
         # protocol 0-2 strings: str under the loaders' usual encodings (ASCII, latin-1, utf-8)
         self._push(raw.decode("latin-1") if len(raw) <= _MAX_STRING else OPAQUE)
 
-    def op_BINSTRING(self, arg):
+    def op_BINSTRING(self, arg: tuple[int, int]) -> None:
         self._push(self._text(arg, "latin-1"))
 
     op_SHORT_BINSTRING = op_BINSTRING
 
-    def op_UNICODE(self, arg):
+    def op_UNICODE(self, arg: bytes) -> None:
         try:
             self._push(arg.decode("raw-unicode-escape") if len(arg) <= _MAX_STRING else OPAQUE)
         except UnicodeDecodeError:
             raise _Stop("invalid", "undecodable UNICODE") from None
 
-    def op_BINUNICODE(self, arg):
+    def op_BINUNICODE(self, arg: tuple[int, int]) -> None:
         self._push(self._text(arg, "utf-8", "surrogatepass"))
 
     op_SHORT_BINUNICODE = op_BINUNICODE8 = op_BINUNICODE
 
     # containers: tuples and str-keyed dicts are kept, the rest is opaque
 
-    def op_EMPTY_TUPLE(self, _):
+    def op_EMPTY_TUPLE(self, _: None) -> None:
         self._push(())
 
-    def op_TUPLE(self, _):
+    def op_TUPLE(self, _: None) -> None:
         self._push(tuple(self._pop_mark()))
 
-    def op_TUPLE1(self, _):
+    def op_TUPLE1(self, _: None) -> None:
         self._push((self._pop(),))
 
-    def op_TUPLE2(self, _):
+    def op_TUPLE2(self, _: None) -> None:
         second = self._pop()
         self._push((self._pop(), second))
 
-    def op_TUPLE3(self, _):
+    def op_TUPLE3(self, _: None) -> None:
         third, second = self._pop(), self._pop()
         self._push((self._pop(), second, third))
 
-    def op_LIST(self, _):
+    def op_LIST(self, _: None) -> None:
         self._pop_mark()
         self._push(OPAQUE)
 
     op_FROZENSET = op_LIST
 
-    def op_EMPTY_DICT(self, _):
+    def op_EMPTY_DICT(self, _: None) -> None:
         self._push({})
 
-    def op_DICT(self, _):
+    def op_DICT(self, _: None) -> None:
         items = self._pop_mark()
         if len(items) % 2:
             raise _Stop("invalid", "odd number of items for DICT")
-        self._push({k: v for k, v in zip(items[::2], items[1::2]) if isinstance(k, str)})
+        self._push({k: v for k, v in zip(items[::2], items[1::2], strict=True) if isinstance(k, str)})
 
-    def op_APPEND(self, _):
+    def op_APPEND(self, _: None) -> None:
         self._pop()
         self._top()
 
-    def op_APPENDS(self, _):
+    def op_APPENDS(self, _: None) -> None:
         self._pop_mark()
         self._top()
 
     op_ADDITEMS = op_APPENDS
 
-    def op_SETITEM(self, _):
+    def op_SETITEM(self, _: None) -> None:
         value, key = self._pop(), self._pop()
         target = self._top()
         if isinstance(target, dict) and isinstance(key, str):
             target[key] = value
 
-    def op_SETITEMS(self, _):
+    def op_SETITEMS(self, _: None) -> None:
         items = self._pop_mark()
         target = self._top()
         if len(items) % 2:
             raise _Stop("invalid", "odd number of items for SETITEMS")
         if isinstance(target, dict):
-            target.update((k, v) for k, v in zip(items[::2], items[1::2]) if isinstance(k, str))
+            target.update((k, v) for k, v in zip(items[::2], items[1::2], strict=True) if isinstance(k, str))
 
     # memo
 
-    def _get(self, index: object):
-        if index not in self.memo:
+    def _get(self, index: int | _Opaque) -> None:
+        if not isinstance(index, int) or index not in self.memo:
             raise _Stop("invalid", f"memo entry {index} was never stored")
         self._push(self.memo[index])
 
-    def _put(self, index: int):
+    def _put(self, index: int) -> None:
         if index < 0:
             raise _Stop("invalid", "negative memo index")
         self.memo[index] = self._top()
 
-    def op_GET(self, arg):
+    def op_GET(self, arg: bytes) -> None:
         self._get(_parse_int(arg, 10))
 
-    def op_BINGET(self, arg):
+    def op_BINGET(self, arg: bytes) -> None:
         self._get(arg[0])
 
-    def op_LONG_BINGET(self, arg):
+    def op_LONG_BINGET(self, arg: bytes) -> None:
         self._get(struct.unpack("<I", arg)[0])
 
-    def op_PUT(self, arg):
+    def op_PUT(self, arg: bytes) -> None:
         index = _parse_int(arg, 10)
-        if index is OPAQUE:
+        if not isinstance(index, int):  # OPAQUE
             raise _Stop("invalid", "PUT index is not a number")
         self._put(index)
 
-    def op_BINPUT(self, arg):
+    def op_BINPUT(self, arg: bytes) -> None:
         self._put(arg[0])
 
-    def op_LONG_BINPUT(self, arg):
+    def op_LONG_BINPUT(self, arg: bytes) -> None:
         self._put(struct.unpack("<I", arg)[0])
 
-    def op_MEMOIZE(self, _):
+    def op_MEMOIZE(self, _: None) -> None:
         self._put(len(self.memo))
 
     # imports
 
-    def op_GLOBAL(self, arg):
+    def op_GLOBAL(self, arg: tuple[bytes, bytes]) -> None:
         try:
             module, name = (line.decode("utf-8") for line in arg)
         except UnicodeDecodeError:
@@ -456,7 +464,7 @@ class _Machine:
             raise _Stop("invalid", "empty GLOBAL line")
         self._push(self._import(module, name))
 
-    def op_STACK_GLOBAL(self, _):
+    def op_STACK_GLOBAL(self, _: None) -> None:
         name, module = self._pop(), self._pop()
         if isinstance(module, str) and isinstance(name, str):
             self._push(self._import(module, name))
@@ -464,51 +472,51 @@ class _Machine:
             self.unresolved.append(self.op_pos)
             self._push(OPAQUE)
 
-    def _ext(self, code: int):
+    def _ext(self, code: int) -> None:
         if code <= 0:
             raise _Stop("invalid", "extension code <= 0")
         self.unresolved.append(self.op_pos)  # the global comes from the loader's copyreg registry
         self._push(OPAQUE)
 
-    def op_EXT1(self, arg):
+    def op_EXT1(self, arg: bytes) -> None:
         self._ext(arg[0])
 
-    def op_EXT2(self, arg):
+    def op_EXT2(self, arg: bytes) -> None:
         self._ext(struct.unpack("<H", arg)[0])
 
-    def op_EXT4(self, arg):
+    def op_EXT4(self, arg: bytes) -> None:
         self._ext(struct.unpack("<i", arg)[0])
 
     # calls
 
-    def op_REDUCE(self, _):
+    def op_REDUCE(self, _: None) -> None:
         args = self._pop()
         func = self._top()
         self.stack[-1] = self._call(func, args)
 
-    def op_NEWOBJ(self, _):
+    def op_NEWOBJ(self, _: None) -> None:
         args = self._pop()
         self.called = True
         self._push(Obj(self._pop(), "newobj", args))
 
-    def op_NEWOBJ_EX(self, _):
+    def op_NEWOBJ_EX(self, _: None) -> None:
         self._pop()  # kwargs
         args = self._pop()
         self.called = True
         self._push(Obj(self._pop(), "newobj_ex", args))
 
-    def op_OBJ(self, _):
+    def op_OBJ(self, _: None) -> None:
         items = self._pop_mark()
         if not items:
             raise _Stop("invalid", "OBJ without a class")
         self._push(self._call(items[0], tuple(items[1:])))
 
-    def op_INST(self, arg):
+    def op_INST(self, arg: tuple[bytes, bytes]) -> None:
         self.op_GLOBAL(arg)
         func = self._pop()
         self._push(self._call(func, tuple(self._pop_mark())))
 
-    def op_BUILD(self, _):
+    def op_BUILD(self, _: None) -> None:
         state = self._pop()
         inst = self._top()
         if not isinstance(inst, Obj):
@@ -520,11 +528,11 @@ class _Machine:
                 self._pass_array(inst, state)
                 self.stack[-1] = OPAQUE
 
-    def op_BINPERSID(self, _):
+    def op_BINPERSID(self, _: None) -> None:
         self._pop()
         self._push(OPAQUE)
 
-    def op_READONLY_BUFFER(self, _):
+    def op_READONLY_BUFFER(self, _: None) -> None:
         self._top()
 
     def _call(self, func: object, args: object) -> object:
@@ -550,7 +558,7 @@ class _Machine:
 
     def _pass_array(self, wrapper: Obj, state: object) -> None:
         plain = (wrapper.how == "newobj" and wrapper.args == ()) or (
-            wrapper.how == "reconstructor" and wrapper.args[1:] == (_OBJECT, None)
+            wrapper.how == "reconstructor" and _args(wrapper.args, 1) and wrapper.args[1:] == (_OBJECT, None)
         )
         if not plain:
             raise _Stop("unpassable", "the array wrapper is created in an unusual way")
@@ -584,14 +592,17 @@ class _Machine:
         self.pos = pos
 
 
-_HANDLERS = {name: getattr(_Machine, "op_" + name) for name, _ in _OPCODES.values() if name != "STOP"}
+_HANDLERS: dict[str, Callable[[_Machine, Any], None]] = {
+    name: getattr(_Machine, "op_" + name) for name, _ in _OPCODES.values() if name != "STOP"
+}
 
 
-def _args(args: object, least: int) -> bool:
+def _args(args: object, least: int) -> TypeGuard[tuple[object, ...]]:
+    """Whether a call's arguments are a tuple of at least `least` values."""
     return isinstance(args, tuple) and len(args) >= least
 
 
-def _parse_int(text: bytes, base: int = 0) -> object:
+def _parse_int(text: bytes, base: int = 0) -> int | _Opaque:
     try:
         return int(text, base)
     except ValueError:
@@ -697,6 +708,6 @@ def scan_pickle(data: bytes, budget: Budget, strict: bool, start: int = 0) -> Pi
     ]
     if failed == "budget":
         problems.append(_REASONS["budget"])
-    elif failed:
+    elif failed and walk.failure is not None:
         problems.append(f"{_REASONS[failed]}: {walk.failure.detail}")
     return PickleScan(True, walk.wrapper, walk.imports, problems)

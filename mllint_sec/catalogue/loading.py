@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import string
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from mllint_sec.catalogue.model import (
     VERDICTS,
     Advisory,
     Also,
+    AnyMatch,
     ArgCheck,
     ArtifactMatch,
     CallMatch,
@@ -42,7 +45,28 @@ _ID_RE = re.compile(r"^[A-Z]+[0-9]{3}$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 # Dotted names; an inner `*` segment stands for one or more names (`transformers.*.from_pretrained`:
 # `from_pretrained` on anything the transformers package exports).
-_QNAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|\*))*\.[A-Za-z_][A-Za-z0-9_]*$|^[A-Za-z_][A-Za-z0-9_]*$")
+_QNAME_RE = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|\*))*\.[A-Za-z_][A-Za-z0-9_]*$|^[A-Za-z_][A-Za-z0-9_]*$"
+)
+
+# The names each kind of message is formatted with where its findings are made. A message
+# naming anything else would fail there, on every matching finding, so loading refuses it.
+_CALL_FIELDS = frozenset({"callee", "subject"})  # python/matching.py: a call a rule's checks judged
+# python/matching.py, where no argument was judged: a bare reference, an uncalled alias, a subclass, an env switch.
+_REFERENCE_FIELDS = frozenset({"callee"})
+_FLOW_FIELDS = frozenset({"callee", "source", "why"})  # flows/flow_findings.py
+_DEPENDENCY_FIELDS = frozenset({"package", "requirement", "manifest", "advice"})  # repo/dependencies.py
+_PROVENANCE_FIELDS = {  # repo/provenance.py
+    "untracked-artifact": frozenset({"path"}),
+    "dvc-missing-hash": frozenset({"record", "path"}),
+    "dvc-missing-lock": frozenset({"record", "path"}),
+    "model-card-field": frozenset({"fields", "what"}),
+}
+_ARTIFACT_FIELDS = {  # artifacts/artifact_findings.py
+    "dangerous": frozenset({"callable", "where", "kind"}),
+    "unknown": frozenset({"count", "names", "kind"}),
+    "unscanned": frozenset({"reason", "count", "kind"}),
+}
 
 
 def catalogue_dir() -> Path:
@@ -78,7 +102,7 @@ class _Fields:
                 raise self.fail(f"missing required field '{key}'")
             return default
         value = self.table[key]
-        if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
             raise self.fail(f"field '{key}' has the wrong type ({type(value).__name__})")
         return value
 
@@ -92,6 +116,32 @@ class _Fields:
         unknown = sorted(set(self.table) - allowed)
         if unknown:
             raise self.fail(f"unknown field(s) {', '.join(unknown)}")
+
+    def message(self, text: str, allowed: frozenset[str], key: str = "message") -> str:
+        """`text`, once every `{placeholder}` in it is one that messages of this kind are formatted with."""
+        for name in _placeholders(text, self.fail, key):
+            if name not in allowed:
+                known = ", ".join(f"{{{field}}}" for field in sorted(allowed))
+                literal = "write '{{' for a literal brace"
+                raise self.fail(f"{key} placeholder '{{{name}}}' is not one of {known} ({literal})")
+        return text
+
+
+def _placeholders(text: str, fail: Callable[[str], CatalogueError], key: str) -> list[str]:
+    """The names `str.format` would look up in `text` (`{callee}`, `{callee.attr}`, `{x:{width}}`)."""
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:  # a lone `{` or `}`
+        raise fail(f"{key} is not a valid format string: {exc}") from exc
+    names = []
+    for _, field, spec, _ in parsed:
+        if field is None:
+            continue
+        head = re.match(r"[^.\[]*", field)
+        assert head is not None  # the pattern matches the empty string
+        names.append(head.group())  # "" or a number: a positional placeholder
+        names.extend(_placeholders(spec or "", fail, key))
+    return names
 
 
 _RULE_FIELDS = {
@@ -119,11 +169,13 @@ def _parse_arg(where: str, table: dict[str, Any], needs_message: bool = True) ->
     names = (raw_name,) if isinstance(raw_name, str) else f.strings("name")
     if not names:
         raise f.fail("name must name at least one parameter")
+    message = f.get("message", str, required=needs_message, default="")
     return ArgCheck(
         names=names,
         position=f.get("position", int, required=False),
         check=check,
-        message=f.get("message", str, required=needs_message, default=""),
+        # A `when` check's message is never shown; an argument check's replaces the match's.
+        message=f.message(message, _CALL_FIELDS) if needs_message else message,
         unknown=unknown,
         safe=safe,
         values=values,
@@ -141,7 +193,7 @@ def _parse_also(where: str, table: dict[str, Any]) -> Also:
     when = _parse_checks(f, where, "when", needs_message=False)
     if not when:
         raise f.fail("an [[also]] clause needs at least one [[when]] check")
-    return Also(f.get("message", str), when)
+    return Also(f.message(f.get("message", str), _CALL_FIELDS), when)
 
 
 def _qualified(f: _Fields, names: tuple[str, ...], key: str) -> tuple[str, ...]:
@@ -151,12 +203,14 @@ def _qualified(f: _Fields, names: tuple[str, ...], key: str) -> tuple[str, ...]:
     return names
 
 
-def _parse_match(where: str, table: dict[str, Any]):
+def _parse_match(where: str, table: dict[str, Any]) -> AnyMatch:
     f = _Fields(where, table)
-    kinds = [key for key in ("calls", "subclasses", "env", "dependencies", "artifact", "provenance", "flows_into") if key in table]
+    every = ("calls", "subclasses", "env", "dependencies", "artifact", "provenance", "flows_into")
+    kinds = [key for key in every if key in table]
     if len(kinds) != 1:
         raise f.fail(
-            "each [[match]] needs exactly one of 'calls', 'subclasses', 'env', 'dependencies', 'artifact', 'provenance' or 'flows_into'"
+            "each [[match]] needs exactly one of 'calls', 'subclasses', 'env', 'dependencies', 'artifact', "
+            "'provenance' or 'flows_into'"
         )
     kind = kinds[0]
     if kind == "flows_into":
@@ -164,40 +218,45 @@ def _parse_match(where: str, table: dict[str, Any]):
         inputs = tuple(f.get("inputs", list, required=False, default=list(InputLevel)))
         if not inputs or set(inputs) - set(InputLevel):
             raise f.fail(f"'inputs' must list some of {', '.join(InputLevel)}")
-        return FlowMatch(f.get("flows_into", str), f.get("message", str), tuple(InputLevel(i) for i in inputs))
+        return FlowMatch(f.get("flows_into", str), f.message(f.get("message", str), _FLOW_FIELDS),
+                         tuple(InputLevel(i) for i in inputs))
     if kind == "provenance":
         f.only({"provenance", "message"})
         check = f.get("provenance", str)
         if check not in PROVENANCE_CHECKS:
             raise f.fail(f"provenance '{check}' is not one of {', '.join(PROVENANCE_CHECKS)}")
-        return ProvenanceMatch(check, f.get("message", str))
+        return ProvenanceMatch(check, f.message(f.get("message", str), _PROVENANCE_FIELDS[check]))
     if kind == "artifact":
         f.only({"artifact", "message"})
         verdict = f.get("artifact", str)
         if verdict not in ARTIFACT_VERDICTS:
             raise f.fail(f"artifact '{verdict}' is not one of {', '.join(ARTIFACT_VERDICTS)}")
-        return ArtifactMatch(verdict, f.get("message", str))
+        return ArtifactMatch(verdict, f.message(f.get("message", str), _ARTIFACT_FIELDS[verdict]))
     if kind == "dependencies":
         f.only({"dependencies", "message"})
-        return DependencyMatch(f.strings("dependencies"), f.get("message", str))
+        return DependencyMatch(f.strings("dependencies"), f.message(f.get("message", str), _DEPENDENCY_FIELDS))
     if kind == "calls":
         f.only({"calls", "message", "args", "when", "also", "unless_code_mentions", "package"})
         args = _parse_checks(f, where, "args", needs_message=True)
         when = _parse_checks(f, where, "when", needs_message=False)
-        also = tuple(_parse_also(f"{where}.also[{i}]", a) for i, a in enumerate(f.get("also", list, required=False, default=[])))
-        message = f.get("message", str, required=not args, default="")
+        also_tables = f.get("also", list, required=False, default=[])
+        also = tuple(_parse_also(f"{where}.also[{i}]", a) for i, a in enumerate(also_tables))
         mentions = f.strings("unless_code_mentions", required=False)
+        # Without checks every call is a finding, and so is a bare reference, whose message has no subject.
+        fields = _CALL_FIELDS if args or when or mentions else _REFERENCE_FIELDS
+        message = f.message(f.get("message", str, required=not args, default=""), fields)
         package = f.get("package", str, required=False)
         return CallMatch(_qualified(f, f.strings("calls"), "calls"), message, args, when, also, mentions, package)
     if kind == "subclasses":
         f.only({"subclasses", "message", "unless_defines"})
         return SubclassMatch(
             _qualified(f, f.strings("subclasses"), "subclasses"),
-            f.get("message", str),
+            f.message(f.get("message", str), _REFERENCE_FIELDS),
             f.strings("unless_defines", required=False),
         )
     f.only({"env", "enabling", "message"})
-    return EnvMatch(f.strings("env"), tuple(v.lower() for v in f.strings("enabling")), f.get("message", str))
+    return EnvMatch(f.strings("env"), tuple(v.lower() for v in f.strings("enabling")),
+                    f.message(f.get("message", str), _REFERENCE_FIELDS))
 
 
 def _parse_advisory(where: str, table: dict[str, Any]) -> Advisory:
@@ -219,7 +278,9 @@ def _parse_advisory(where: str, table: dict[str, Any]) -> Advisory:
     )
 
 
-def _parse_rule(path: Path, data: dict[str, Any], families: dict[str, Family], taxonomy) -> Rule:
+def _parse_rule(
+    path: Path, data: dict[str, Any], families: dict[str, Family], taxonomy: dict[str, dict[str, str]]
+) -> Rule:
     f = _Fields(str(path), data)
     f.only(_RULE_FIELDS)
     rule_id = f.get("id", str)
@@ -252,14 +313,17 @@ def _parse_rule(path: Path, data: dict[str, Any], families: dict[str, Family], t
         docs.get(key, str)
     if not docs.strings("references"):
         raise docs.fail("needs at least one reference")
-    matches = [_parse_match(f"{path} match[{i}]", m) for i, m in enumerate(f.get("match", list, required=False, default=[]))]
-    advisories = tuple(_parse_advisory(f"{path} advisory[{i}]", a) for i, a in enumerate(f.get("advisory", list, required=False, default=[])))
+    match_tables = f.get("match", list, required=False, default=[])
+    matches = [_parse_match(f"{path} match[{i}]", m) for i, m in enumerate(match_tables)]
+    advisory_tables = f.get("advisory", list, required=False, default=[])
+    advisories = tuple(_parse_advisory(f"{path} advisory[{i}]", a) for i, a in enumerate(advisory_tables))
     known_packages = {a.package for a in advisories}
     for match in matches:
         if isinstance(match, CallMatch) and match.package is not None and match.package not in known_packages:
             raise f.fail(f"a match names package '{match.package}' but no [[advisory]] concerns it")
         if isinstance(match, FlowMatch) and match.family not in families and match.family not in SINK_KINDS:
-            raise f.fail(f"flows_into names neither a family nor a sink kind ({', '.join(SINK_KINDS)}): '{match.family}'")
+            sink_kinds = ", ".join(SINK_KINDS)
+            raise f.fail(f"flows_into names neither a family nor a sink kind ({sink_kinds}): '{match.family}'")
     examples = []
     for i, raw in enumerate(f.get("example", list, required=False, default=[])):
         ex = _Fields(f"{path} example[{i}]", raw)

@@ -10,7 +10,7 @@ arguments make them safe or unsafe, the message) is data; the engine in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from mllint_sec.core.input_level import InputLevel
 from mllint_sec.core.severity import Severity
@@ -127,6 +127,12 @@ class ProvenanceMatch:
 
     check: str
     message: str
+
+
+# One `[[match]]` table of a rule file, whichever kind it is.
+AnyMatch: TypeAlias = (
+    CallMatch | SubclassMatch | EnvMatch | DependencyMatch | ArtifactMatch | FlowMatch | ProvenanceMatch
+)
 
 
 @dataclass(frozen=True)

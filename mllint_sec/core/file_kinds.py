@@ -8,6 +8,10 @@ from pathlib import Path
 from mllint_sec.core.text_enum import TextEnum
 
 SOURCE_SUFFIXES = (".py", ".ipynb")
+# Larger files are not read, only reported (MLS001). A notebook carries its outputs (plots as
+# base64) beside the code, so it may be far larger than the code analysed.
+MAX_SOURCE_BYTES = 5 * 1024 * 1024
+MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 
 
 class FileKind(TextEnum):

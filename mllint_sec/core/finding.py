@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 
@@ -34,7 +35,7 @@ class Finding:
     flow: tuple[FlowStep, ...] = ()  # flow rules: the path request data takes to the reported call, source first
     unsettled: Unsettled | None = None  # for the repository stage to decide; None once it has
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.path, self.line, self.column, self.rule_id, self.message)
 
 
@@ -46,11 +47,15 @@ def assign_fingerprints(findings: list[Finding]) -> None:
     """Stable ids: rule + path + normalised statement text + its occurrence among equals.
 
     Inserting or deleting unrelated lines above a finding does not change it; a
-    second identical statement gets occurrence 2.
+    second identical statement gets occurrence 2. The path counts as the file name's
+    bytes (a name that is not UTF-8 holds lone surrogates, which no text encoding takes);
+    for a UTF-8 name those are its UTF-8 bytes, as before. A notebook's JSON can put a lone
+    surrogate in the statement itself; it is hashed as written.
     """
     seen: dict[tuple[str, str, str], int] = {}
     for finding in sorted(findings, key=Finding.sort_key):
         key = (finding.rule_id, finding.path, finding.statement_text)
         seen[key] = seen.get(key, 0) + 1
-        digest = hashlib.sha256("\x1f".join((*key, str(seen[key]))).encode("utf-8")).hexdigest()
-        finding.fingerprint = digest[:32]
+        parts = (finding.rule_id.encode(), os.fsencode(finding.path),
+                 finding.statement_text.encode("utf-8", "surrogatepass"), str(seen[key]).encode())
+        finding.fingerprint = hashlib.sha256(b"\x1f".join(parts)).hexdigest()[:32]

@@ -9,9 +9,10 @@ to all of them or to none.
 from __future__ import annotations
 
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
+
+from mllint_sec.core.bounded_read import read_limited
 
 # git-lfs reads at most this many bytes of a file as a pointer; anything longer is content.
 MAX_POINTER_BYTES = 1024
@@ -59,11 +60,5 @@ def lfs_pointer(data: bytes) -> LfsPointer | None:
 def is_lfs_pointer_file(path: Path) -> bool:
     """Whether the file at `path` is a pointer. Only a regular file small enough to be one is
     opened (never a FIFO or a device), and no more than a pointer's bytes are read."""
-    try:
-        status = path.stat()
-        if not stat.S_ISREG(status.st_mode) or status.st_size >= MAX_POINTER_BYTES:
-            return False
-        with path.open("rb") as handle:
-            return lfs_pointer(handle.read(MAX_POINTER_BYTES)) is not None
-    except OSError:
-        return False
+    data = read_limited(path, MAX_POINTER_BYTES - 1)
+    return isinstance(data, bytes) and lfs_pointer(data) is not None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from mllint_sec.core.finding import Finding
+
 _COMMENT = re.compile(
     r"#\s*mllint-sec:\s*ignore(?:\[(?P<rules>[^\]]*)\])?"
     r"(?:\s*--\s*(?P<reason>[^#]*[^#\s]))?\s*(?:#.*)?$"
@@ -40,7 +42,7 @@ def covers(suppression: Suppression, rule_id: str) -> bool:
     return not suppression.malformed and (not suppression.rules or rule_id in suppression.rules)
 
 
-def apply_line_comments(findings: list, lines: list[str]) -> list:
+def apply_line_comments(findings: list[Finding], lines: list[str]) -> list[Finding]:
     """Suppress findings in non-Python files (requirements, DVC files) by a comment on their line.
 
     The comment starts at `# mllint-sec:`; a malformed one suppresses nothing.

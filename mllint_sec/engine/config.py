@@ -1,22 +1,28 @@
-"""`[tool.mllint-sec]` in pyproject.toml: found from the scanned path upward, validated strictly.
+"""`[tool.mllint-sec]` in pyproject.toml: found from the scanned path up to the repository root, validated
+strictly.
 
-Keys: select, extend-select, ignore, exclude, artifact-allow, provenance-min-bytes, extend-exclude, per-file-ignores, fail-on,
-file-timeout. An
-unknown key, a wrong type or an unknown rule is a `ConfigError` (exit code 2),
+Keys: select, extend-select, ignore, exclude, artifact-allow, provenance-min-bytes, extend-exclude, per-file-ignores,
+fail-on, file-timeout. An unknown key, a wrong type or an unknown rule is a `ConfigError` (exit code 2),
 never silently ignored. Command-line flags override the file.
+
+The configuration usually comes with the code it is about, so it is no more trusted than that
+code: what it turns off is reported with the results (`AppliedConfig`), and `--isolated`
+ignores it.
 """
 
 from __future__ import annotations
 
-import functools
-import re
+import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mllint_sec.catalogue.model import Catalogue
+from mllint_sec.core.bounded_read import NotRegular, TooLarge, read_head, read_limited
 from mllint_sec.core.severity import Severity
+from mllint_sec.core.wildmatch import Wildmatch, wildmatch
 from mllint_sec.python.budget import DEFAULT_SECONDS
 
 if sys.version_info >= (3, 11):
@@ -27,6 +33,7 @@ else:  # pragma: no cover
 SECTION = "mllint-sec"
 DEFAULT_FAIL_ON = Severity.LOW
 DEFAULT_PROVENANCE_MIN_BYTES = 1024 * 1024  # test fixtures and samples are smaller
+MAX_CONFIG_BYTES = 2 * 1024 * 1024  # as for a manifest: a larger pyproject.toml is not read
 
 
 class ConfigError(Exception):
@@ -49,18 +56,73 @@ class Config:
     file_timeout: float = DEFAULT_SECONDS  # a file's analysis may take this long, then it is MLS001 (0: no limit)
 
 
+@dataclass(frozen=True)
+class AppliedConfig:
+    """The configuration file a run used and what it turned off that could hide a finding.
+
+    A scanned repository's own configuration can silence its scan (`exclude = ["*"]`), so the
+    reports name the file and these settings. A field is empty (or None) when the file left
+    that alone.
+    """
+
+    path: Path
+    disabled_rules: tuple[str, ...]  # enabled by the defaults and the command line, turned off by the file
+    exclude: tuple[str, ...]  # replaces the default excludes
+    extend_exclude: tuple[str, ...]
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...]  # (pattern, the rule ids it turns off)
+    fail_on: Severity | None  # raised above the default, and not overridden by the command line
+    artifact_allow: tuple[str, ...]  # callables trusted inside pickled artifacts (no ART002)
+    provenance_min_bytes: int | None  # raised above the default: smaller data files need no record (PROV001)
+
+    @property
+    def silences(self) -> bool:
+        return any((self.disabled_rules, self.exclude, self.extend_exclude, self.per_file_ignores, self.fail_on,
+                    self.artifact_allow, self.provenance_min_bytes))
+
+
+def applied_config(config: Config, catalogue: Catalogue, disabled_rules: frozenset[str],
+                   fail_on_given: bool) -> AppliedConfig | None:
+    """What `config`'s file turned off in a run (`fail_on_given`: the command line set --fail-on); None without a
+    file."""
+    if config.path is None:
+        return None
+    per_file_ignores = tuple(
+        (pattern, tuple(sorted(resolve_tokens(tokens, catalogue, f"per-file-ignores '{pattern}'"))))
+        for pattern, tokens in config.per_file_ignores.items()
+    )
+    return AppliedConfig(
+        path=config.path,
+        disabled_rules=tuple(sorted(disabled_rules)),
+        exclude=tuple(config.exclude),
+        extend_exclude=tuple(config.extend_exclude),
+        per_file_ignores=per_file_ignores,
+        fail_on=config.fail_on if not fail_on_given and config.fail_on.rank > DEFAULT_FAIL_ON.rank else None,
+        artifact_allow=tuple(config.artifact_allow),
+        provenance_min_bytes=(config.provenance_min_bytes
+                              if config.provenance_min_bytes > DEFAULT_PROVENANCE_MIN_BYTES else None),
+    )
+
+
 _LIST_KEYS = {"select", "extend-select", "ignore", "exclude", "extend-exclude", "artifact-allow"}
 _KEYS = _LIST_KEYS | {"per-file-ignores", "fail-on", "provenance-min-bytes", "file-timeout"}
 
 
 def _read(path: Path) -> dict[str, Any]:
+    data = read_limited(path, MAX_CONFIG_BYTES)
+    if isinstance(data, TooLarge):
+        raise ConfigError(f"{path}: {data.size} bytes, over the {data.limit} a configuration file may have")
+    if isinstance(data, NotRegular):
+        raise ConfigError(f"{path}: a {data.kind}, not a configuration file")
+    if not isinstance(data, bytes):
+        raise ConfigError(f"{path}: cannot read: {data.reason}")
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: not UTF-8 (byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from exc
 
 
 def _section(path: Path, data: dict[str, Any], explicit: bool) -> dict[str, Any] | None:
@@ -76,11 +138,19 @@ def _section(path: Path, data: dict[str, Any], explicit: bool) -> dict[str, Any]
 
 
 def find_config(start: Path) -> Path | None:
-    """The nearest pyproject.toml with a [tool.mllint-sec] table, from `start` upward."""
+    """The nearest pyproject.toml with a [tool.mllint-sec] table, from `start` up to the repository root.
+
+    The repository root is the nearest directory holding `.git` (a work tree's top, or a
+    submodule's); outside any repository only `start` itself is looked in. A file above the
+    repository belongs to someone else (an enclosing project, a shared /tmp) and must not
+    decide what a scan of this one reports.
+    """
     current = start.resolve()
     if current.is_file():
         current = current.parent
-    for directory in (current, *current.parents):
+    chain = (current, *current.parents)
+    top = next((index for index, directory in enumerate(chain) if os.path.lexists(directory / ".git")), 0)
+    for directory in chain[:top + 1]:
         candidate = directory / "pyproject.toml"
         if not candidate.is_file():
             continue
@@ -89,7 +159,8 @@ def find_config(start: Path) -> Path | None:
         except ConfigError:
             # A broken pyproject.toml that holds our table is a configuration error; any
             # other is a project file the scan reports (MLS001) and goes past.
-            if f"tool.{SECTION}" in candidate.read_text(encoding="utf-8", errors="replace"):
+            head = read_head(candidate, MAX_CONFIG_BYTES)
+            if isinstance(head, bytes) and f"tool.{SECTION}".encode() in head:
                 raise
             continue
         if _section(candidate, data, explicit=False) is not None:
@@ -136,12 +207,23 @@ def load_config(path: Path | None, catalogue: Catalogue, explicit: bool = False)
             if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
                 raise ConfigError(f"{where}: per-file-ignores '{pattern}' must be a list of rule ids")
             config.per_file_ignores[pattern] = list(rules)
+    for key, patterns in (("exclude", config.exclude), ("extend-exclude", config.extend_exclude),
+                          ("per-file-ignores", list(config.per_file_ignores))):
+        _check_patterns(patterns, f"{where}: '{key}'")
     for key, tokens in (("select", config.select), ("extend-select", config.extend_select), ("ignore", config.ignore)):
         resolve_tokens(tokens, catalogue, f"{where}: '{key}'")
     for pattern, tokens in config.per_file_ignores.items():
         resolve_tokens(tokens, catalogue, f"{where}: per-file-ignores '{pattern}'")
     _check_allow(config.artifact_allow, f"{where}: 'artifact-allow'")
     return config
+
+
+def _check_patterns(patterns: list[str], where: str) -> None:
+    for pattern in patterns:
+        try:
+            _path_rule(pattern)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
 
 
 def _check_allow(entries: list[str], where: str) -> None:
@@ -170,44 +252,57 @@ def resolve_tokens(tokens: list[str], catalogue: Catalogue, where: str) -> set[s
     return found
 
 
-@functools.lru_cache(maxsize=512)
-def _glob(pattern: str) -> re.Pattern[str]:
-    """Gitignore-style glob: `*` and `?` stay within one path segment, `**` spans segments."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        char = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        out.append({"*": "[^/]*", "?": "[^/]"}.get(char, re.escape(char)))
-        i += 1
-    return re.compile("".join(out) + r"\Z")
-
-
 class PathPatterns:
-    """Gitignore-flavoured patterns, compiled once, matched against POSIX paths relative to the config root.
+    """Gitignore patterns (git's wildmatch, `core.wildmatch`), matched against POSIX paths relative to the config root.
 
     A pattern without '/' matches any path component (`notebooks`, `*.ipynb`);
     one with '/' is anchored at the root (`tests/**`, `src/legacy/*.py`); a match
-    on a directory covers everything beneath it.
+    on a directory covers everything beneath it. As in .gitignore, the last
+    pattern that matches decides, `!pattern` takes a path back, and nothing is
+    taken back from under a directory that stays excluded.
     """
 
     def __init__(self, patterns: list[str]):
-        cleaned = [p.strip().rstrip("/") for p in patterns]
-        self.anywhere = [_glob(p) for p in cleaned if p and "/" not in p]
-        self.anchored = [_glob(p.lstrip("/")) for p in cleaned if "/" in p]
+        self.rules = [rule for rule in map(_path_rule, patterns) if rule is not None]
+        self.directories: dict[str, bool] = {}  # a directory's own verdict, shared by everything beneath it
 
     def match(self, relative: str) -> bool:
         parts = relative.split("/")
-        if any(regex.match(part) for regex in self.anywhere for part in parts):
-            return True
-        if self.anchored:
-            prefixes = ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
-            return any(regex.match(prefix) for regex in self.anchored for prefix in prefixes)
+        for depth in range(1, len(parts)):
+            directory = "/".join(parts[:depth])
+            excluded = self.directories.get(directory)
+            if excluded is None:
+                excluded = self.directories[directory] = self._decides(parts[:depth])
+            if excluded:
+                return True
+        return self._decides(parts)
+
+    def _decides(self, parts: list[str]) -> bool:
+        for negated, anchored, matcher in reversed(self.rules):
+            if matcher.matches_parts(parts if anchored else parts[-1:]):
+                return not negated
         return False
+
+
+def _path_rule(pattern: str) -> tuple[bool, bool, Wildmatch] | None:
+    """(negated, anchored, matcher) for one pattern; None for an empty one. ValueError when git could never match it."""
+    text = pattern.strip().rstrip("/")
+    negated = text.startswith("!")
+    text = text.removeprefix("!")
+    if not text:
+        return None
+    matcher = wildmatch(text.removeprefix("/"))
+    if matcher is None:
+        raise ValueError(
+            f"'{pattern}' is not a valid pattern (an unclosed '[', a trailing '\\' or an unknown [:class:])"
+        )
+    return negated, "/" in text, matcher
+
+
+def per_file_pattern(pattern: str) -> Callable[[str], bool]:
+    """A per-file-ignores key as a test of a config-relative path; `!pattern` (as in Ruff) means the paths it does
+    not match."""
+    if pattern.strip().startswith("!"):
+        matches = PathPatterns([pattern.strip().removeprefix("!")]).match
+        return lambda relative: not matches(relative)
+    return PathPatterns([pattern]).match

@@ -11,12 +11,14 @@ in absolute PATH entries, and bounds the time and the output.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
 import tempfile
 import threading
 from pathlib import Path
+from typing import cast
 
 TIMEOUT_SECONDS = 120
 MAX_OUTPUT_BYTES = 256 * 1024 * 1024
@@ -116,7 +118,8 @@ def _filters_off(git: str, directory: Path) -> list[str]:
         if b"=" in name:
             raise GitError(f"filter driver {name!r} cannot be switched off; not running git")
         driver = os.fsdecode(name)
-        options += ["-c", f"filter.{driver}.clean=", "-c", f"filter.{driver}.smudge=", "-c", f"filter.{driver}.process="]
+        options += ["-c", f"filter.{driver}.clean=", "-c", f"filter.{driver}.smudge="]
+        options += ["-c", f"filter.{driver}.process="]
         options += ["-c", f"filter.{driver}.required=false"]  # else git stops at the filter it may not run
     return options
 
@@ -141,8 +144,10 @@ def _capture(argv: list[str], directory: Path) -> tuple[int, bytes, str]:
         timer.start()
         try:
             with process:
+                # stdout=PIPE with the default buffering: a BufferedReader, which has read1.
+                stdout = cast(io.BufferedReader, process.stdout)
                 chunks, size = [], 0
-                while size <= MAX_OUTPUT_BYTES and (chunk := process.stdout.read1(_CHUNK_BYTES)):
+                while size <= MAX_OUTPUT_BYTES and (chunk := stdout.read1(_CHUNK_BYTES)):
                     chunks.append(chunk)
                     size += len(chunk)
                 if size > MAX_OUTPUT_BYTES:

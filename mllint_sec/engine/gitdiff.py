@@ -76,6 +76,7 @@ def _modified(top: Path, commit: str) -> list[tuple[str, set[int] | None]]:
             patches[-1] = ALL_LINES
         elif hunk := _HUNK.match(line):
             start, count = int(hunk["start"]), int(hunk["count"] or 1)
+            # Only a binary file's patch is ALL_LINES (None), and it has no hunks.
             patches[-1].update(range(start, start + count))  # type: ignore[union-attr]
     return list(zip(names, patches, strict=True))
 

@@ -9,8 +9,8 @@ so they are not cached; each check imports what it runs on only when it has work
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from mllint_sec.core.file_kinds import FileKind, Target
 from mllint_sec.core.finding import Finding

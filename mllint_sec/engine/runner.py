@@ -5,14 +5,17 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mllint_sec.catalogue.loading import catalogue_dir, load_catalogue
 from mllint_sec.catalogue.model import Catalogue
+from mllint_sec.core.bounded_read import NotRegular, Refusal, TooLarge, read_limited
 from mllint_sec.core.engine_rules import PARSE_ERROR
-from mllint_sec.core.file_kinds import FileKind
+from mllint_sec.core.file_kinds import MAX_NOTEBOOK_BYTES, MAX_SOURCE_BYTES, FileKind
 from mllint_sec.core.file_result import FileResult
 from mllint_sec.core.finding import Finding, assign_fingerprints
 from mllint_sec.core.lfs_pointer import is_lfs_pointer_file
@@ -21,12 +24,14 @@ from mllint_sec.engine import baseline as baselines
 from mllint_sec.engine import cache as result_cache
 from mllint_sec.engine import gitdiff
 from mllint_sec.engine.config import (
+    AppliedConfig,
     Config,
     ConfigError,
-    PathPatterns,
+    applied_config,
     check_severity,
     find_config,
     load_config,
+    per_file_pattern,
     resolve_tokens,
 )
 from mllint_sec.engine.discovery import Discovery
@@ -43,12 +48,13 @@ class Options:
     ignore: list[str] = field(default_factory=list)
     config_file: Path | None = None
     fail_on: str | None = None
-    jobs: int | None = None  # None: one process per CPU
+    jobs: int | None = None  # None: one process per CPU; never more than that
     use_cache: bool = True
     cache_dir: Path | None = None
     diff_base: str | None = None  # report only lines changed since this git revision
     baseline: Path | None = None  # report only findings whose fingerprint it does not list
     file_timeout: float | None = None  # seconds per file; None: the configuration's
+    isolated: bool = False  # no configuration file at all: defaults and the options above (untrusted code)
 
 
 @dataclass
@@ -61,6 +67,8 @@ class RunResult:
     enabled: frozenset[str]
     scan_root: Path  # display paths are relative to it
     not_scanned: list[str] = field(default_factory=list)  # artifacts left unread on purpose (Git LFS pointers)
+    submodules: list[str] = field(default_factory=list)  # git submodules under the scanned paths, not entered
+    configuration: AppliedConfig | None = None  # the configuration file used and what it turned off
 
     @property
     def active(self) -> list[Finding]:
@@ -77,6 +85,10 @@ def scan_root_of(paths: list[Path]) -> Path:
 
 
 def resolve_config(options: Options, catalogue: Catalogue) -> Config:
+    if options.isolated:
+        if options.config_file is not None:
+            raise ConfigError("--isolated ignores every configuration file; it cannot be combined with --config")
+        return Config()
     if options.config_file is not None:
         if not options.config_file.is_file():
             raise ConfigError(f"{options.config_file}: configuration file not found")
@@ -101,30 +113,34 @@ def run(options: Options) -> RunResult:
     fail_on = check_severity(options.fail_on, "--fail-on") if options.fail_on else config.fail_on
     scan_root = scan_root_of(options.paths)
     discovery = Discovery(config, scan_root)
-    targets, problems = discovery.targets(options.paths)
+    discovered = discovery.targets(options.paths)
+    targets, problems = discovered.targets, discovered.notices
     changed = None
     if options.diff_base is not None:
-        changed = {os.path.realpath(p): lines for p, lines in gitdiff.changed_lines(scan_root, options.diff_base).items()}
+        changed_lines = gitdiff.changed_lines(scan_root, options.diff_base)
+        changed = {os.path.realpath(p): lines for p, lines in changed_lines.items()}
         targets = [t for t in targets if os.path.realpath(t.path) in changed]
     known = baselines.read(options.baseline) if options.baseline is not None else None
     ignores = [
-        (PathPatterns([pattern]), frozenset(resolve_tokens(tokens, catalogue, f"per-file-ignores '{pattern}'")))
+        (per_file_pattern(pattern), frozenset(resolve_tokens(tokens, catalogue, f"per-file-ignores '{pattern}'")))
         for pattern, tokens in config.per_file_ignores.items()
     ]
     rules_for = {t.display: enabled - _per_file_ignored(ignores, discovery, t.path) for t in targets}
     lfs_pointers = [t.display for t in targets if t.kind == FileKind.ARTIFACT and is_lfs_pointer_file(t.path)]
-    work = [
+    work: list[_Work] = [
         (str(t.path), t.display, rules_for[t.display], t.kind)
         for t in targets if t.kind in (FileKind.SOURCE, FileKind.ARTIFACT) and t.display not in lfs_pointers
     ]
     cache = None
-    if options.use_cache:
+    secret = result_cache.user_secret() if options.use_cache else None
+    if secret is not None:  # without one, no entry could be told from a forged one
         # The rule files and the data tables beside them (model sinks, pickle callables) shape results.
         rule_paths = [rule.path for rule in catalogue.rules.values()]
         rule_paths += [str(table) for table in catalogue_dir().glob("*.toml")]
         directory = options.cache_dir or result_cache.default_directory()
-        cache = result_cache.ResultCache(directory, result_cache.catalogue_digest(rule_paths))
-    jobs = options.jobs if options.jobs is not None else (os.cpu_count() or 1)
+        cache = result_cache.ResultCache(directory, result_cache.catalogue_digest(rule_paths), secret)
+    # More processes than CPUs only adds forks and memory.
+    jobs = min(options.jobs or _usable_cpus(), _usable_cpus())
     file_timeout = options.file_timeout if options.file_timeout is not None else config.file_timeout
     results, read_problems = _analyze_all(work, catalogue, cache, jobs, tuple(config.artifact_allow), file_timeout)
     problems.extend(read_problems)
@@ -141,17 +157,30 @@ def run(options: Options) -> RunResult:
         findings = [f for f in findings if _on_changed_line(f, lines_of.get(f.path, set()))]
     if known is not None:
         findings = baselines.new_only(findings, known)
-    return RunResult(catalogue, findings, len(targets), problems, fail_on, enabled, scan_root, lfs_pointers)
+    disabled = enabled_rules(options, Config(), catalogue) - enabled
+    configuration = applied_config(config, catalogue, disabled, fail_on_given=bool(options.fail_on))
+    return RunResult(catalogue, findings, len(targets), problems, fail_on, enabled, scan_root, lfs_pointers,
+                     discovered.submodules, configuration)
 
 
-def _too_large(path: str, kind: FileKind) -> int | None:
-    """An artifact's size when it is over the scan limit (it is then never read whole)."""
-    if kind != FileKind.ARTIFACT:
-        return None
-    from mllint_sec.artifacts import artifact_findings as artifact_analysis
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, which containers narrow), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
-    size = os.path.getsize(path)
-    return size if size > artifact_analysis.LIMITS.max_file_bytes else None
+
+def _size_limit(path: str, kind: FileKind) -> int:
+    """The largest file of this kind that is read; a larger one is reported, never read."""
+    if kind == FileKind.ARTIFACT:
+        from mllint_sec.artifacts import artifact_findings as artifact_analysis
+
+        return artifact_analysis.LIMITS.max_file_bytes
+    return MAX_NOTEBOOK_BYTES if path.endswith(".ipynb") else MAX_SOURCE_BYTES
+
+
+def _read(path: str, kind: FileKind) -> bytes | Refusal:
+    return read_limited(path, _size_limit(path, kind))
 
 
 def _on_changed_line(finding: Finding, lines: set[int] | None) -> bool:
@@ -163,10 +192,13 @@ def _on_changed_line(finding: Finding, lines: set[int] | None) -> bool:
 # Below this many files a process pool costs more than it saves.
 PARALLEL_MIN_FILES = 64
 _CHUNK = 16
-_STATE: dict = {}  # set before forking: workers inherit the catalogue and cache instead of unpickling them
+_STATE: dict[str, Any] = {}  # set before forking: workers inherit the catalogue and cache instead of unpickling them
+# A file to analyse: (absolute path, display path, the rules enabled for it, its kind).
+_Work = tuple[str, str, frozenset[str], FileKind]
 
 
-def _analyze_all(work, catalogue: Catalogue, cache, jobs: int, allow: tuple[str, ...] = (),
+def _analyze_all(work: list[_Work], catalogue: Catalogue, cache: result_cache.ResultCache | None, jobs: int,
+                 allow: tuple[str, ...] = (),
                  file_timeout: float = DEFAULT_SECONDS) -> tuple[dict[str, FileResult], list[str]]:
     """Each file's result, by display path, and the problems met reading files. The cache
     answers what it holds; the rest is analysed, in a process pool when there are many.
@@ -208,26 +240,23 @@ def _analyze_all(work, catalogue: Catalogue, cache, jobs: int, allow: tuple[str,
     return results, problems
 
 
-def _cache_key(cache, data: bytes, rules: frozenset[str], kind: FileKind) -> str:
+def _cache_key(cache: result_cache.ResultCache, data: bytes, rules: frozenset[str], kind: FileKind) -> str:
     if kind == FileKind.ARTIFACT:  # the same bytes mean something else as an artifact, and the allow-list counts
         rules = rules | {"@artifact"} | {f"@allow:{entry}" for entry in _STATE["allow"]}
     return cache.key(data, rules)
 
 
 def _from_cache(path: str, display: str, rules: frozenset[str], kind: FileKind) -> FileResult | None:
-    cache = _STATE["cache"]
+    cache: result_cache.ResultCache | None = _STATE["cache"]
     if cache is None:
         return None
-    try:
-        if _too_large(path, kind) is not None:
-            return None  # never read whole: reported as too large
-        data = Path(path).read_bytes()
-    except OSError:
+    data = _read(path, kind)
+    if not isinstance(data, bytes):
         return None  # reported by the analysis step
     return cache.get(_cache_key(cache, data, rules, kind), display)
 
 
-def _scan_chunk(chunk) -> tuple[dict[str, FileResult], list[str]]:
+def _scan_chunk(chunk: list[_Work]) -> tuple[dict[str, FileResult], list[str]]:
     results: dict[str, FileResult] = {}
     problems: list[str] = []
     for path, display, rules, kind in chunk:
@@ -245,39 +274,43 @@ def _scan_file(path: str, display: str, rules: frozenset[str], kind: FileKind) -
     if analyzer is None:
         analyzer = _STATE["analyzers"][rules] = Analyzer(_STATE["catalogue"], rules, summaries=True,
                                                          file_timeout=_STATE["file_timeout"])
-    try:
-        size = _too_large(path, kind)
-        if size is not None:
+    data = _read(path, kind)
+    if isinstance(data, NotRegular):  # replaced after discovery looked at it
+        return FileResult(), f"{display}: {data.kind}, not a regular file; not read"
+    if isinstance(data, TooLarge):
+        if kind == FileKind.ARTIFACT:
             from mllint_sec.artifacts.artifact_findings import too_large
 
-            return FileResult(too_large(display, size, _STATE["catalogue"], rules)), None
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
+            return FileResult(too_large(display, data.size, _STATE["catalogue"], rules)), None
+        failure = ParseFailure(f"file is larger than {data.limit // (1024 * 1024)} MiB; not analysed")
+        return FileResult(analyzer.failure(display, failure)), None
+    if not isinstance(data, bytes):
         if kind == FileKind.ARTIFACT:
             from mllint_sec.artifacts.artifact_findings import cannot_read
 
-            unread = cannot_read(display, reason, _STATE["catalogue"], rules)
-            return FileResult(unread), f"{display}: cannot read: {reason}"
-        unreadable = analyzer.failure(display, ParseFailure(f"cannot read file: {reason}"), key="unreadable")
-        return FileResult(unreadable), f"{display}: cannot read: {reason}"
+            unread = cannot_read(display, data.reason, _STATE["catalogue"], rules)
+            return FileResult(unread), f"{display}: cannot read: {data.reason}"
+        unreadable = analyzer.failure(display, ParseFailure(f"cannot read file: {data.reason}"), key="unreadable")
+        return FileResult(unreadable), f"{display}: cannot read: {data.reason}"
     if kind == FileKind.ARTIFACT:
         from mllint_sec.artifacts.artifact_findings import artifact_findings
 
         result = FileResult(artifact_findings(display, data, _STATE["catalogue"], rules, _STATE["allow"]))
     else:
         result = analyzer.analyze(display, data)
-    cache = _STATE["cache"]
+    cache: result_cache.ResultCache | None = _STATE["cache"]
     if cache is not None and result.cacheable:
         cache.put(_cache_key(cache, data, rules, kind), result)
     return result, None
 
 
-def _per_file_ignored(ignores, discovery: Discovery, path: Path) -> frozenset[str]:
+def _per_file_ignored(
+    ignores: list[tuple[Callable[[str], bool], frozenset[str]]], discovery: Discovery, path: Path
+) -> frozenset[str]:
     """Rules switched off for `path` by per-file-ignores (patterns compiled once per run)."""
     if not ignores:
         return frozenset()
     relative = discovery.config_relative(path)
     if relative is None:
         return frozenset()
-    return frozenset(rule for patterns, rules in ignores if patterns.match(relative) for rule in rules)
+    return frozenset(rule for matches, rules in ignores if matches(relative) for rule in rules)

@@ -20,6 +20,7 @@ from mllint_sec.flows.input_types import RAW
 from mllint_sec.flows.sinks import INFERENCE, Models
 from mllint_sec.flows.taint import DESERIALIZE, Step, Taint
 from mllint_sec.python.matching import RawFinding
+from mllint_sec.python.positions import Range
 from mllint_sec.python.scopes import FileFacts
 
 
@@ -48,7 +49,9 @@ def uses(match: FlowMatch) -> DataUse:
     return DataUse(match.family) if match.family in SINK_KINDS else DESERIALIZE
 
 
-def _into_reported_calls(taint: Taint, raw: list[RawFinding], rules) -> list[FlowFinding]:
+def _into_reported_calls(
+    taint: Taint, raw: list[RawFinding], rules: list[tuple[Rule, FlowMatch]]
+) -> list[FlowFinding]:
     """Request data reaching a call another family reports (an upload into `pickle.loads`)."""
     found: list[FlowFinding] = []
     reported: set[tuple[str, int]] = set()
@@ -73,7 +76,7 @@ def _into_reported_calls(taint: Taint, raw: list[RawFinding], rules) -> list[Flo
     return found
 
 
-def _into_models(taint: Taint, facts: FileFacts, rules) -> list[FlowFinding]:
+def _into_models(taint: Taint, facts: FileFacts, rules: list[tuple[Rule, FlowMatch]]) -> list[FlowFinding]:
     """Request data reaching a model's inference or training (sinks.py)."""
     found: list[FlowFinding] = []
     reported: set[tuple[str, int]] = set()  # (rule, source node) of inference findings made
@@ -109,6 +112,6 @@ def _data_argument(call: cst.Call) -> cst.BaseExpression | None:
     return None
 
 
-def located(steps: tuple[Step, ...], spans: dict) -> tuple[FlowStep, ...]:
+def located(steps: tuple[Step, ...], spans: dict[int, Range]) -> tuple[FlowStep, ...]:
     """The steps that have a span (python/positions.py), as report locations in their file."""
     return tuple(FlowStep.at(spans[id(step.node)], step.text) for step in steps if id(step.node) in spans)

@@ -14,6 +14,9 @@ annotation before the handler runs. What that buys depends on the type:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TypeAlias
+
 import libcst as cst
 
 from mllint_sec.core.input_level import InputLevel
@@ -21,6 +24,8 @@ from mllint_sec.python import resolve
 from mllint_sec.python.scopes import ASSIGN, Scope
 
 RAW, TYPED, VALIDATED = InputLevel.RAW, InputLevel.TYPED, InputLevel.VALIDATED
+# A level and, for TYPED (and some RAW), what is unbounded: "`list[...]` without a length limit".
+LevelWhy: TypeAlias = tuple[InputLevel, str]
 _RANK = {RAW: 0, TYPED: 1, VALIDATED: 2}
 MAX_NESTING = 4
 
@@ -50,7 +55,7 @@ _FIELD_VALIDATORS = {"validator", "field_validator"}
 _MODEL_VALIDATORS = {"root_validator", "model_validator"}
 
 
-def worst(levels) -> str:
+def worst(levels: Iterable[InputLevel]) -> InputLevel:
     return min(levels, key=_RANK.__getitem__, default=VALIDATED)
 
 
@@ -80,7 +85,7 @@ def has_bound(call: cst.Call) -> bool:
 
 
 def level_of(annotation: cst.BaseExpression | None, default: cst.BaseExpression | None, scope: Scope,
-             depth: int = 0) -> tuple[str, str]:
+             depth: int = 0) -> LevelWhy:
     """(level, why) for a parameter or field declared `name: annotation = default`."""
     if isinstance(default, cst.Call) and last_name(default.func) in _PARAM_FUNCTIONS and has_bound(default):
         return VALIDATED, ""
@@ -89,7 +94,7 @@ def level_of(annotation: cst.BaseExpression | None, default: cst.BaseExpression 
     return _annotation_level(annotation, scope, depth)
 
 
-def _annotation_level(annotation: cst.BaseExpression, scope: Scope, depth: int) -> tuple[str, str]:
+def _annotation_level(annotation: cst.BaseExpression, scope: Scope, depth: int) -> LevelWhy:
     if depth > MAX_NESTING:
         return VALIDATED, ""
     if isinstance(annotation, (cst.SimpleString, cst.ConcatenatedString)):
@@ -129,7 +134,7 @@ def _annotation_level(annotation: cst.BaseExpression, scope: Scope, depth: int) 
         return VALIDATED, ""
     if name in _SCALAR_TYPES:
         return TYPED, f"`{name}` without a range"
-    if name in _RAW_TYPES and (isinstance(annotation, cst.Name) and not scope.lookup(name)[0]
+    if name in _RAW_TYPES and ((isinstance(annotation, cst.Name) and not scope.lookup(name)[0])
                                or qualified(annotation, scope) & {f"typing.{name}", f"builtins.{name}"}):
         return RAW, f"`{name}`"
     if name in _ARRAYS:
@@ -137,7 +142,7 @@ def _annotation_level(annotation: cst.BaseExpression, scope: Scope, depth: int) 
     return _class_level(annotation, scope, depth)
 
 
-def _class_level(annotation: cst.BaseExpression, scope: Scope, depth: int) -> tuple[str, str]:
+def _class_level(annotation: cst.BaseExpression, scope: Scope, depth: int) -> LevelWhy:
     """A class as the type: a pydantic model or dataclass of this file is read field by field."""
     for value in resolve.values(annotation, scope):
         if isinstance(value, resolve.LocalClass):
@@ -148,7 +153,7 @@ def _class_level(annotation: cst.BaseExpression, scope: Scope, depth: int) -> tu
     return VALIDATED, ""  # a class defined elsewhere: its fields cannot be read here
 
 
-def model_level(cls: resolve.LocalClass, depth: int = 0) -> tuple[str, str]:
+def model_level(cls: resolve.LocalClass, depth: int = 0) -> LevelWhy:
     """A local class used as a schema: validated only when every field is bounded."""
     bases = resolve.class_bases(cls)
     if any(b in _ENUM_BASES for b in bases):
@@ -164,8 +169,10 @@ def model_level(cls: resolve.LocalClass, depth: int = 0) -> tuple[str, str]:
                 if name in _MODEL_VALIDATORS:
                     return VALIDATED, ""
                 if name in _FIELD_VALIDATORS and isinstance(decorator.decorator, cst.Call):
-                    validated_fields |= {a.value.evaluated_value for a in decorator.decorator.args
-                                         if isinstance(a.value, cst.SimpleString)}
+                    literals = [a.value.evaluated_value for a in decorator.decorator.args
+                                if isinstance(a.value, cst.SimpleString)]
+                    # A field name is a str literal (a bytes one could never match a field).
+                    validated_fields |= {v for v in literals if isinstance(v, str)}
     unbounded = []
     for statement in _body(cls.node):
         small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and statement.body else None
@@ -191,7 +198,7 @@ def _bounds(metadata: cst.BaseExpression) -> bool:
     return last_name(metadata) in _BOUNDING_METADATA
 
 
-def _worst_of(results: list[tuple[str, str]]) -> tuple[str, str]:
+def _worst_of(results: list[LevelWhy]) -> LevelWhy:
     if not results:
         return VALIDATED, ""
     return min(results, key=lambda r: _RANK[r[0]])

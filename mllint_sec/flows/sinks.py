@@ -12,6 +12,7 @@ the class, or a local function that returns one. `.fit`/`.partial_fit` and
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import libcst as cst
@@ -42,7 +43,8 @@ class Tables:
         """Words one of which a file must name to hold a sink (for the prefilter)."""
         names = {n.rsplit(".", 1)[-1] for n in (*self.factories, *self.bases)}
         names |= {(suffix or prefix.rstrip(".")).rsplit(".", 1)[-1] for prefix, suffix in self.factory_patterns}
-        return frozenset(self.methods | self.model_methods | self.training | self.receiver_training | names) - {"__call__"}
+        every = self.methods | self.model_methods | self.training | self.receiver_training | names
+        return frozenset(every) - {"__call__"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -65,8 +67,8 @@ def tables() -> Tables:
 
 @dataclass(frozen=True)
 class Sink:
-    site: Site
-    kind: str  # INFERENCE or TRAINING
+    site: Site[cst.Call]
+    kind: DataUse  # INFERENCE or TRAINING
     callee: str  # the code of the callee, for messages: "model.predict", "self.model"
     data: tuple[cst.BaseExpression, ...]  # the expressions whose request data counts
 
@@ -116,8 +118,8 @@ class Models:
             if binding.kind != ASSIGN or not isinstance(binding.value, cst.Call):
                 return False
             names = qualified(binding.value.func, binding.scope)
-            if names & self.tables.factories or isinstance(binding.value.func, cst.Attribute) \
-                    and binding.value.func.attr.value in ("from_pretrained", "load", "load_model"):
+            if names & self.tables.factories or (isinstance(binding.value.func, cst.Attribute) \
+                    and binding.value.func.attr.value in ("from_pretrained", "load", "load_model")):
                 return False
         return True
 
@@ -167,7 +169,7 @@ class Models:
         if classdef is None:
             return []
         if id(classdef) not in self._self_attributes:
-            assigned: dict[str, list] = {}
+            assigned: dict[str, list[tuple[cst.BaseExpression, Scope]]] = {}
             for statement in classdef.body.body if isinstance(classdef.body, cst.IndentedBlock) else ():
                 if not isinstance(statement, cst.FunctionDef):
                     continue
@@ -183,7 +185,7 @@ class Models:
         return self._self_attributes[id(classdef)].get(attr, [])
 
 
-def enclosing_class(scope: Scope) -> tuple[cst.ClassDef | None, Scope | None]:
+def enclosing_class(scope: Scope | None) -> tuple[cst.ClassDef | None, Scope | None]:
     """The class whose method `scope` is in (through nested scopes of the method)."""
     while scope is not None:
         if isinstance(scope.node, cst.FunctionDef):
@@ -215,14 +217,14 @@ def returns(function: cst.FunctionDef) -> list[cst.BaseExpression]:
     return [node.value for node in _walk(function.body) if isinstance(node, cst.Return) and node.value is not None]
 
 
-def _walk(root: cst.CSTNode):
+def _walk(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
     stack = [root]
     while stack:
         node = stack.pop()
         yield node
-        for child in children(node):
-            if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-                stack.append(child)
+        stack.extend(
+            child for child in children(node) if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
+        )
 
 
 def _code(node: cst.CSTNode) -> str:

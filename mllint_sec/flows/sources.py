@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import libcst as cst
 
+from mllint_sec.core.input_level import InputLevel
 from mllint_sec.flows import input_types as types
-from mllint_sec.flows.input_types import RAW, TYPED, VALIDATED, last_name, qualified
+from mllint_sec.flows.input_types import RAW, TYPED, VALIDATED, LevelWhy, last_name, qualified
 from mllint_sec.python import resolve
 from mllint_sec.python.scopes import FileFacts, Scope
 
@@ -85,7 +87,7 @@ _TORCHSERVE_DATA = {"preprocess", "handle"}
 @dataclass(frozen=True)
 class Source:
     text: str  # what the data is, for messages: "Flask `request.json`"
-    level: str = RAW  # RAW, TYPED or VALIDATED (input_types.py)
+    level: InputLevel = RAW  # RAW, TYPED or VALIDATED (input_types.py)
     why: str = ""  # for TYPED: what is unbounded
     scalar: bool = False  # a number, flag or choice: cannot carry a serialized object
     entry: str = ""  # the path step's text, when not "request data enters here: <text>"
@@ -108,7 +110,8 @@ class Sources:
             return self._attribute(expr, scope)
         if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
             method, receiver = expr.func.attr.value, expr.func.value
-            if method in _REQUEST_BODY and isinstance(receiver, cst.Name) and self._is_request_object(receiver.value, scope):
+            if (method in _REQUEST_BODY and isinstance(receiver, cst.Name)
+                    and self._is_request_object(receiver.value, scope)):
                 return Source(f"the request body (`{receiver.value}.{method}()`)")
         if isinstance(expr, cst.Name):
             return self._parameter(expr.value, scope)
@@ -127,9 +130,10 @@ class Sources:
         return None
 
     def _is_request_object(self, name: str, scope: Scope) -> bool:
-        function, param, owner = parameter_of(name, scope)
-        if param is None:
+        found = parameter_of(name, scope)
+        if found is None:
             return False
+        function, param, owner = found
         if param.annotation is not None and qualified(types_root(param.annotation.annotation), owner) & _REQUEST_TYPES:
             return True
         if param.annotation is not None:
@@ -139,9 +143,10 @@ class Sources:
 
     # --- parameters ----------------------------------------------------------------
     def _parameter(self, name: str, scope: Scope) -> Source | None:
-        function, param, owner = parameter_of(name, scope)
-        if param is None or name in ("self", "cls"):
+        found = parameter_of(name, scope)
+        if found is None or name in ("self", "cls"):
             return None
+        function, param, owner = found
         if (id(function), name) in self.injected:
             return self.injected[(id(function), name)]
         upload = _upload(param, owner)
@@ -156,7 +161,8 @@ class Sources:
             return self._gradio_parameter(name, function)
         if kind == "lambda" and _position(function, name) == 0:
             return Source(f"the AWS Lambda `{name}`")
-        if kind == "torchserve" and function.name.value in _TORCHSERVE_DATA and _position(function, name) == _first_data(function):
+        if (kind == "torchserve" and function.name.value in _TORCHSERVE_DATA
+                and _position(function, name) == _first_data(function)):
             return Source(f"the TorchServe request `{name}` of `{function.name.value}`")
         if kind == "torchserve-inference" and _position(function, name) == _first_data(function):
             return Source(f"the TorchServe request `{name}` (the handler has no `preprocess` of its own)")
@@ -192,13 +198,14 @@ class Sources:
                         return Source(f"the BentoML input `{name}`", VALIDATED)
                     kind = last_name(descriptor.func) if descriptor is not None else ""
                     if kind in ("NumpyNdarray", "PandasDataFrame", "Image"):
-                        return Source(f"the BentoML input `{name}`", TYPED, f"`{kind}()` without enforce_shape/enforce_dtype")
+                        why = f"`{kind}()` without enforce_shape/enforce_dtype"
+                        return Source(f"the BentoML input `{name}`", TYPED, why)
         return Source(f"the BentoML input `{name}`")
 
     def _gradio_parameter(self, name: str, function: cst.FunctionDef) -> Source | None:
         position = _position(function, name)
         wirings = self.gradio_inputs.get(function.name.value, [])
-        levels = []
+        levels: list[LevelWhy] = []
         for components in wirings:
             if components is None or position is None or position >= len(components):
                 levels.append((RAW, ""))
@@ -223,7 +230,8 @@ class Sources:
             names = qualified(func, owner)
             if "bentoml.api" in names:
                 return "bentoml"
-            if isinstance(func, cst.Attribute) and func.attr.value in _ROUTE_DECORATORS and frameworks & {"fastapi", "starlette"}:
+            if (isinstance(func, cst.Attribute) and func.attr.value in _ROUTE_DECORATORS
+                    and frameworks & {"fastapi", "starlette"}):
                 return "fastapi"
             if isinstance(func, cst.Attribute) and func.attr.value == "api" and "bentoml" in frameworks \
                     and isinstance(decorator, cst.Call):
@@ -245,7 +253,7 @@ class Sources:
                 d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator, owner.parent or owner)}
             if "ray.serve.deployment" in class_names and function.name.value == "__call__":
                 return "ray"
-            if "bentoml.service" in class_names and function.name.value in ("__call__",):
+            if "bentoml.service" in class_names and function.name.value == "__call__":
                 return "bentoml"
             if self._is_torchserve_handler(classdef, owner):
                 if function.name.value in _TORCHSERVE_DATA:
@@ -258,9 +266,9 @@ class Sources:
         bases = resolve.class_bases(resolve.LocalClass(classdef, owner.parent or owner))
         return any(b.startswith("ts.") for b in bases)
 
-    def _gradio_inputs(self) -> dict[str, list[list[tuple[str, str]] | None]]:
+    def _gradio_inputs(self) -> dict[str, list[list[LevelWhy] | None]]:
         """Function name -> for each place it is wired, the level of each input component (None: unknown)."""
-        found: dict[str, list] = {}
+        found: dict[str, list[list[LevelWhy] | None]] = {}
         for site in self.facts.calls:
             call, scope = site.node, site.scope
             is_app = bool(qualified(call.func, scope) & _GRADIO_APPS)
@@ -283,14 +291,14 @@ class Sources:
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _component_levels(inputs: cst.BaseExpression | None, scope: Scope) -> list[tuple[str, str]] | None:
+def _component_levels(inputs: cst.BaseExpression | None, scope: Scope) -> list[LevelWhy] | None:
     if inputs is None:
         return None
     elements = [e.value for e in inputs.elements] if isinstance(inputs, (cst.List, cst.Tuple)) else [inputs]
     return [_component_level(e, scope) for e in elements]
 
 
-def _component_level(expr: cst.BaseExpression, scope: Scope) -> tuple[str, str]:
+def _component_level(expr: cst.BaseExpression, scope: Scope) -> LevelWhy:
     if isinstance(expr, cst.SimpleString):
         return _GRADIO_SHORTCUTS.get(str(expr.evaluated_value).lower(), RAW), ""
     call = types.assigned_call(expr, scope)
@@ -370,19 +378,26 @@ def parameter(function: cst.FunctionDef | None, name: str) -> cst.Param | None:
     return None
 
 
-def parameter_of(name: str, scope: Scope) -> tuple[cst.FunctionDef | None, cst.Param | None, Scope | None]:
+class ParameterOf(NamedTuple):
+    function: cst.FunctionDef
+    param: cst.Param
+    owner: Scope  # the scope the function is defined in
+
+
+def parameter_of(name: str, scope: Scope) -> ParameterOf | None:
     """The function whose parameter `name` is, as seen from `scope` (closures and lambdas
-    inside it included), the parameter, and the scope the function is defined in."""
+    inside it included), the parameter, and the scope the function is defined in; None when
+    `name` is not a parameter."""
     _, owner = scope.lookup(name)
     function = owner.node if isinstance(owner.node, cst.FunctionDef) else None
     param = parameter(function, name)
-    if param is None:
-        return None, None, None
-    return function, param, owner.parent or owner
+    if function is None or param is None:
+        return None
+    return ParameterOf(function, param, owner.parent or owner)
 
 
 def _is_parameter(name: str, scope: Scope) -> bool:
-    return parameter_of(name, scope)[1] is not None
+    return parameter_of(name, scope) is not None
 
 
 def types_root(annotation: cst.BaseExpression) -> cst.BaseExpression:

@@ -26,6 +26,7 @@ from mllint_sec.flows.flow_findings import located as located_steps
 from mllint_sec.flows.sinks import local_function, returns
 from mllint_sec.flows.taint import Flow, Taint
 from mllint_sec.python import resolve
+from mllint_sec.python.positions import Range
 from mllint_sec.python.scopes import FileFacts, Scope
 
 MAX_CALLS = 64  # out_calls recorded per file
@@ -100,7 +101,7 @@ def summarize(facts: FileFacts, taint: Taint, fed: FedBy, uses: tuple[DataUse, .
     for statement in facts.module.body:
         if not isinstance(statement, cst.FunctionDef):
             continue
-        inner = facts.function_scopes.get(id(statement))
+        inner = facts.function_scopes[id(statement)]  # every def has one (python/scopes.py)
         for use in uses:
             for value in returns(statement):
                 flow = taint.flow_to(value, inner, use)
@@ -110,7 +111,7 @@ def summarize(facts: FileFacts, taint: Taint, fed: FedBy, uses: tuple[DataUse, .
     return summary
 
 
-def located(summary: Summary, spans: dict) -> FlowSummary:
+def located(summary: Summary, spans: dict[int, Range]) -> FlowSummary:
     """The summary with its steps located (python/positions.py spans): plain data, for the cache."""
 
     def data(use: DataUse, flow: Flow) -> CarriedData:
@@ -128,9 +129,9 @@ def _outside_names(call: cst.Call, scope: Scope) -> list[str]:
     """Qualified names of a callee defined outside this file (not a library's)."""
     if local_function(call.func, scope) is not None:
         return []
-    names = []
-    for name in resolve.callee_targets(call.func, scope):
-        if isinstance(name, str) and (name.startswith(".") or name.split(".")[0] not in _LIBRARIES):
-            names.append(name)
-    return names
+    return [
+        name
+        for name in resolve.callee_targets(call.func, scope)
+        if isinstance(name, str) and (name.startswith(".") or name.split(".")[0] not in _LIBRARIES)
+    ]
 

@@ -26,11 +26,14 @@ a cycle, the first found in the fewest rounds of the cycle's solution.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 import libcst as cst
 
 from mllint_sec.core.data_use import DataUse
+from mllint_sec.core.input_level import InputLevel
 from mllint_sec.flows.input_types import RAW, TYPED, VALIDATED, model_level, qualified
 from mllint_sec.flows.sinks import INFERENCE, local_function, returns
 from mllint_sec.flows.sources import (
@@ -44,7 +47,7 @@ from mllint_sec.flows.sources import (
 from mllint_sec.flows.validation import Checks, is_validator_name, truncates
 from mllint_sec.python import resolve
 from mllint_sec.python.fixpoint import Answers
-from mllint_sec.python.scopes import ASSIGN, FileFacts, Scope
+from mllint_sec.python.scopes import ASSIGN, Binding, FileFacts, Scope, Site
 
 MAX_CALLERS = 16  # call sites followed per function
 MAX_RETURNING = 8  # helpers whose returns are followed one inside another
@@ -57,7 +60,7 @@ class Purpose:
     """What the data is used for, and the functions whose returns are being read for one call
     (their parameters are that call's arguments, already looked at, not every caller's)."""
 
-    use: str
+    use: DataUse
     returning: frozenset[int] = frozenset()
 
 
@@ -72,26 +75,32 @@ class Step:
 class Flow:
     steps: tuple[Step, ...]
     source: Source
-    level: str  # RAW or TYPED (INFERENCE); the source's level otherwise
+    level: InputLevel  # RAW or TYPED (INFERENCE); the source's level otherwise
     why: str = ""  # for TYPED: what is unbounded
 
     def then(self, node: cst.CSTNode, text: str) -> Flow:
         return Flow((*self.steps, Step(node, text)), self.source, self.level, self.why)
 
 
+class Foreign(Protocol):
+    """What a call of a function defined outside the file returns (a hook: cross_module.py, summary.py)."""
+
+    def returned(self, call: cst.Call, scope: Scope, use: DataUse) -> Flow | None: ...
+
+
 class Taint:
     """Flow questions for one file."""
 
-    def __init__(self, facts: FileFacts, foreign=None):
+    def __init__(self, facts: FileFacts, foreign: Foreign | None = None):
         self.facts = facts
         self.foreign = foreign  # cross_module.py: what calls of other modules' functions return
         self.sources = Sources(facts)
         self.checks = Checks()
         self.uses_marshmallow = "marshmallow" in self.sources.frameworks
         self.answers: Answers[Flow | None] = Answers(None, _first_found, saturated=lambda flow: flow is not None)
-        self._callers: dict[int, list] | None = None
+        self._callers: dict[int, list[tuple[Site[cst.Call], bool]]] | None = None
 
-    def flow_to(self, expr: cst.BaseExpression, scope: Scope, use: str) -> Flow | None:
+    def flow_to(self, expr: cst.BaseExpression, scope: Scope, use: DataUse) -> Flow | None:
         """How request data reaches `expr`, or None when it does not (for `use`)."""
         return self._expr(expr, scope, Purpose(use))
 
@@ -128,7 +137,8 @@ class Taint:
         if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
             return self._worst([e.value for e in expr.elements], scope, purpose)
         if isinstance(expr, cst.Dict):
-            parts = [p for e in expr.elements for p in ((e.key, e.value) if isinstance(e, cst.DictElement) else (e.value,))]
+            parts = [p for e in expr.elements
+                     for p in ((e.key, e.value) if isinstance(e, cst.DictElement) else (e.value,))]
             return self._worst(parts, scope, purpose)
         if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
             return self._worst([expr.elt, expr.for_in.iter], scope, purpose)
@@ -148,9 +158,9 @@ class Taint:
         text = source.entry or f"request data enters here: {source.text}"
         return Flow((Step(expr, text),), source, source.level, source.why)
 
-    def _worst(self, parts, scope: Scope, purpose: Purpose) -> Flow | None:
+    def _worst(self, parts: Iterable[cst.BaseExpression], scope: Scope, purpose: Purpose) -> Flow | None:
         """The flow of the first part that carries raw data, else of the first that carries any."""
-        found = None
+        found: Flow | None = None
         for part in parts:
             flow = self._expr(part, scope, purpose)
             if flow is not None:
@@ -171,7 +181,7 @@ class Taint:
             return flow
         function = local_function(call.func, scope)  # a helper of this file that returns request data
         inner = self.facts.function_scopes.get(id(function)) if function is not None else None
-        if inner is not None:
+        if function is not None and inner is not None:
             if len(purpose.returning) >= MAX_RETURNING:
                 return None
             returning = Purpose(purpose.use, purpose.returning | {id(function)})
@@ -197,7 +207,7 @@ class Taint:
 
     def _schema_class(self, func: cst.BaseExpression, scope: Scope) -> list[resolve.LocalClass]:
         """The local pydantic models or dataclasses a call constructs (`Request(**payload)`)."""
-        found = []
+        found: list[resolve.LocalClass] = []
         target = func.value if isinstance(func, cst.Attribute) and func.attr.value in _PYDANTIC_PARSERS else func
         for value in resolve.values(target, scope):
             if isinstance(value, resolve.LocalClass):
@@ -207,7 +217,9 @@ class Taint:
                     found.append(value)
         return found
 
-    def _validated(self, call: cst.Call, scope: Scope, args, purpose: Purpose) -> Flow | None:
+    def _validated(
+        self, call: cst.Call, scope: Scope, args: list[cst.BaseExpression], purpose: Purpose
+    ) -> Flow | None:
         """A validating call: clean, unless the schema it applies (a local model) leaves fields unbounded."""
         func = call.func
         for cls in self._schema_class(func, scope):
@@ -217,7 +229,8 @@ class Taint:
             flow = self._worst(args, scope, purpose)
             if flow is not None:
                 typed = Flow(flow.steps, flow.source, TYPED, why)
-                return typed.then(call, f"checked against `{cls.node.name.value}`, which leaves {why.split(' ', 1)[-1]}")
+                leaves = why.split(" ", 1)[-1]
+                return typed.then(call, f"checked against `{cls.node.name.value}`, which leaves {leaves}")
         return None
 
     def _name(self, name: str, scope: Scope, purpose: Purpose) -> Flow | None:
@@ -229,8 +242,9 @@ class Taint:
             flow = self._expr(origin, binding.scope, purpose)
             if flow is not None:
                 return flow.then(binding.node or origin, f"{verb} `{name}`")
-        function, param, defined_in = parameter_of(name, scope)
-        if param is not None:
+        found = parameter_of(name, scope)
+        if found is not None:
+            function, _, defined_in = found
             if self.sources.kind(function, defined_in) == "torchserve-preprocessed":
                 return self._preprocessed(function, name, purpose)
             if id(function) in purpose.returning:
@@ -240,21 +254,22 @@ class Taint:
 
     def _preprocessed(self, function: cst.FunctionDef, param: str, purpose: Purpose) -> Flow | None:
         """TorchServe passes `preprocess`'s result to `inference`: its returns are what arrives."""
-        if param != first_data_parameter(function):
+        arrives = parameter(function, param)
+        if param != first_data_parameter(function) or arrives is None:  # (it is not None when it is the first)
             return None
         preprocess = local_function(cst.Attribute(cst.Name("self"), cst.Name("preprocess")),
                                     self.facts.function_scopes[id(function)])
         inner = self.facts.function_scopes.get(id(preprocess)) if preprocess is not None else None
-        if inner is None:
+        if preprocess is None or inner is None:
             return None
         for value in returns(preprocess):
             flow = self._expr(value, inner, purpose)
             if flow is not None:
-                return flow.then(parameter(function, param).name, f"returned by `preprocess()`, arrives as `{param}`")
+                return flow.then(arrives.name, f"returned by `preprocess()`, arrives as `{param}`")
         return None
 
     @staticmethod
-    def _origin(binding) -> tuple[cst.BaseExpression | None, str]:
+    def _origin(binding: Binding) -> tuple[cst.BaseExpression | None, str]:
         node = binding.node
         if binding.kind == ASSIGN and binding.value is not None:
             return binding.value, "assigned to"
@@ -280,7 +295,7 @@ class Taint:
                 return flow.then(argument, f"passed to `{function.name.value}()` as `{param}`")
         return None
 
-    def _call_sites(self) -> dict[int, list]:
+    def _call_sites(self) -> dict[int, list[tuple[Site[cst.Call], bool]]]:
         if self._callers is None:
             self._callers = {}
             for site in self.facts.calls:

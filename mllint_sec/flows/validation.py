@@ -70,7 +70,8 @@ class Checks:
         node = at
         while id(node) in parents:
             parent = parents[id(node)]
-            if isinstance(parent, (cst.If, cst.While)) and node is not parent.test and _checks(parent.test, name, scope):
+            if (isinstance(parent, (cst.If, cst.While)) and node is not parent.test
+                    and _checks(parent.test, name, scope)):
                 return True
             if isinstance(parent, (cst.IndentedBlock, cst.Module, cst.SimpleStatementSuite)):
                 body = list(parent.body)
@@ -100,7 +101,7 @@ class Checks:
         return self.parents[key]
 
 
-def _function_node(scope: Scope) -> cst.CSTNode | None:
+def _function_node(scope: Scope | None) -> cst.CSTNode | None:
     while scope is not None:
         if scope.node is not None:
             return scope.node
@@ -124,7 +125,8 @@ def _validates(statement: cst.CSTNode, name: str, scope: Scope) -> bool:
             if isinstance(small, cst.Expr) and _validator_call(small.value, name):
                 return True
         return False
-    if isinstance(statement, (cst.Try, cst.TryStar)) and statement.handlers and all(_exits(h.body) for h in statement.handlers):
+    if (isinstance(statement, (cst.Try, cst.TryStar)) and statement.handlers
+            and all(_exits(h.body) for h in statement.handlers)):
         return any(_validates(inner, name, scope) for inner in statement.body.body)
     return False
 
@@ -140,7 +142,8 @@ def _exits(block: cst.BaseSuite) -> bool:
         for small in smalls:
             if isinstance(small, (cst.Raise, cst.Return)):
                 return True
-            if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and _callee_name(small.value) in _EXITS:
+            if (isinstance(small, cst.Expr) and isinstance(small.value, cst.Call)
+                    and _callee_name(small.value) in _EXITS):
                 return True
     return False
 
@@ -162,7 +165,8 @@ def _checks(test: cst.BaseExpression, name: str, scope: Scope) -> bool:
             callee = _callee_name(node)
             if callee == "isinstance" and node.args and _mentions(node.args[0].value, name):
                 return True
-            if (callee in _FINITE or callee == "len" or is_validator_name(callee)) and any(_mentions(a.value, name) for a in node.args):
+            if ((callee in _FINITE or callee == "len" or is_validator_name(callee))
+                    and any(_mentions(a.value, name) for a in node.args)):
                 return True
         elif isinstance(node, cst.Attribute):
             if node.attr.value in _SHAPE_ATTRIBUTES and _mentions(node.value, name):
@@ -213,7 +217,7 @@ def _mentions(expr: cst.CSTNode, name: str) -> bool:
     return False
 
 
-def _value_children(node: cst.CSTNode):
+def _value_children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """Children that hold values: not an attribute's name nor a keyword argument's name."""
     if isinstance(node, cst.Attribute):
         return [node.value]

@@ -16,13 +16,18 @@ import re
 import sys
 import threading
 import tokenize
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import libcst as cst
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
+from mllint_sec.core.file_kinds import MAX_SOURCE_BYTES
+
+MAX_FILE_BYTES = MAX_SOURCE_BYTES  # the runner never reads a larger file; bytes given directly are checked here
 _STACK_BYTES = 512 * 1024 * 1024
 _RECURSION_LIMIT = 20_000
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,7 @@ def _looks_like_python2(text: str) -> bool:
         stripped = line.strip()
         if stripped.startswith("print ") and not stripped.startswith("print ("):
             return True
-        if stripped.startswith("exec ") or " ur\"" in stripped or "except " in stripped and ", e:" in stripped:
+        if stripped.startswith("exec ") or " ur\"" in stripped or ("except " in stripped and ", e:" in stripped):
             return True
     return False
 
@@ -96,8 +101,8 @@ class _BigStackWorker:
     """One long-lived thread with a large stack: starting such a thread costs ~50 ms."""
 
     def __init__(self) -> None:
-        self.requests: queue.SimpleQueue = queue.SimpleQueue()
-        self.results: queue.SimpleQueue = queue.SimpleQueue()
+        self.requests: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...]]] = queue.SimpleQueue()
+        self.results: queue.SimpleQueue[tuple[Any, BaseException | None]] = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
 
     def _loop(self) -> None:
@@ -112,7 +117,7 @@ class _BigStackWorker:
             finally:
                 sys.setrecursionlimit(old_limit)
 
-    def run(self, function, args: tuple):
+    def run(self, function: Callable[..., _T], args: tuple[Any, ...]) -> tuple[_T | None, BaseException | None]:
         if self.thread is None or not self.thread.is_alive():
             previous = threading.stack_size()
             threading.stack_size(_STACK_BYTES)
@@ -128,7 +133,7 @@ class _BigStackWorker:
 _WORKER = _BigStackWorker()
 
 
-def run_guarded(function, *args):
+def run_guarded(function: Callable[..., _T], *args: Any) -> tuple[_T | None, BaseException | None]:
     """Run `function(*args)` on a thread with a large stack and a raised recursion limit.
 
     Returns (result, None) or (None, exception); never raises. Files are analysed
@@ -181,7 +186,9 @@ def looks_pathological(text: str, code: str | None = None) -> bool:
     return len(text) - start > CHAIN_BOUND and len(_OPERATORS.findall(text, start)) > CHAIN_BOUND
 
 
-def run_in_child(function, args: tuple, timeout: float):
+def run_in_child(
+    function: Callable[..., _T], args: tuple[Any, ...], timeout: float
+) -> tuple[_T | None, BaseException | None]:
     """Run `function(*args)` in a forked child; (result, None), or (None, TimeoutError) after `timeout` s.
 
     Used only for files that look pathological: the native parser holds the GIL,
@@ -204,7 +211,8 @@ def run_in_child(function, args: tuple, timeout: float):
     sender.close()
     try:
         if receiver.poll(timeout):
-            return receiver.recv()
+            received: tuple[_T | None, BaseException | None] = receiver.recv()
+            return received
         return None, TimeoutError(f"analysis took longer than {timeout:g} s")
     except (EOFError, OSError) as exc:
         return None, RuntimeError(f"analysis process died: {exc}")

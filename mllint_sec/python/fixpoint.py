@@ -28,7 +28,7 @@ Every new question checks the file's time budget (budget.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from mllint_sec.python import budget
 
@@ -47,7 +47,7 @@ class Answers(Generic[V]):
         self._index: dict[Hashable, int] = {}
         self._low: dict[Hashable, int] = {}
         self._position: dict[Hashable, int] = {}
-        self._open: list[tuple[Hashable, Callable, tuple]] = []  # Tarjan's stack, oldest first
+        self._open: list[tuple[Hashable, Callable[..., V], tuple[Any, ...]]] = []  # Tarjan's stack, oldest first
         self._asking: list[Hashable] = []  # the questions being computed right now, innermost last
         self._looped: set[Hashable] = set()  # open questions that were asked again
         self._previous: dict[Hashable, V] = {}  # members of components being solved: last round's answers
@@ -58,7 +58,7 @@ class Answers(Generic[V]):
         """Whether `key` has its final answer (not a member of a cycle still being worked out)."""
         return key in self._final
 
-    def get(self, key: Hashable, compute: Callable[..., V], *args) -> V:
+    def get(self, key: Hashable, compute: Callable[..., V], *args: Any) -> V:
         """The answer to `key`, computed by `compute(*args)` (which may ask further questions)."""
         try:
             return self._final[key]
@@ -76,7 +76,7 @@ class Answers(Generic[V]):
             return self._previous[key]
         return self.bottom
 
-    def _visit(self, key: Hashable, compute: Callable[..., V], args: tuple) -> V:
+    def _visit(self, key: Hashable, compute: Callable[..., V], args: tuple[Any, ...]) -> V:
         index = self._discovered
         self._discovered += 1
         self._index[key] = self._low[key] = index

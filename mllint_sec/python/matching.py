@@ -7,7 +7,9 @@ Adding a loader to a rule is a change to its TOML file, not to this module.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 
@@ -22,11 +24,15 @@ from mllint_sec.catalogue.model import (
 from mllint_sec.core.unsettled import Unsettled
 from mllint_sec.python import budget, resolve, strings
 from mllint_sec.python.resolve import UNKNOWN, Const, LocalClass, Partial, QName
-from mllint_sec.python.scopes import FileFacts, Scope, Site, children
+from mllint_sec.python.scopes import FileFacts, NameOrAttribute, Scope, Site, children
 
 _ENV_SETTERS = {"os.environ.setdefault", "os.environ.__setitem__", "os.putenv"}
 _ENV_UPDATE = "os.environ.update"
 _REDUCE_METHODS = ("__reduce__", "__reduce_ex__")
+# Modules only Python 2 has. A name that may be one of them or its successor
+# (`try: import cPickle as pickle` / `except ImportError: import pickle`) is reported under
+# the name a current Python binds.
+_PYTHON2_ONLY = frozenset({"cPickle"})
 
 
 def _can_raise(function: cst.FunctionDef) -> bool:
@@ -47,7 +53,7 @@ class RawFinding:
     statement: cst.CSTNode
     message: str
     unsettled: Unsettled | None = None  # for the repository stage to decide
-    site: Site | None = None  # the call, for rules that follow data into it (taint.py)
+    site: Site[cst.Call] | None = None  # the call, for rules that follow data into it (taint.py)
     callee: str = ""  # its qualified name
 
 
@@ -73,23 +79,23 @@ class MatchIndex:
         for rule in catalogue.rules.values():
             if rule_ids is not None and rule.id not in rule_ids:
                 continue
-            for match in rule.calls:
-                for name in match.calls:
+            for call_match in rule.calls:
+                for name in call_match.calls:
                     if ".*." in name:
                         prefix, suffix = name.split(".*.", 1)
-                        index.wildcards.append((prefix + ".", "." + suffix, rule, match))
+                        index.wildcards.append((prefix + ".", "." + suffix, rule, call_match))
                     else:
-                        index.calls.setdefault(name, []).append((rule, match))
+                        index.calls.setdefault(name, []).append((rule, call_match))
                     words.add(_pair(name))
-                    if match.unconditional and name.rsplit(".", 1)[-1][:1].islower():
+                    if call_match.unconditional and name.rsplit(".", 1)[-1][:1].islower():
                         references.add(name.rsplit(".", 1)[-1])
-            for match in rule.subclasses:
-                for name in match.bases:
-                    index.subclasses.setdefault(name, []).append((rule, match))
+            for subclass_match in rule.subclasses:
+                for name in subclass_match.bases:
+                    index.subclasses.setdefault(name, []).append((rule, subclass_match))
                     words.add(_pair(name))
-            for match in rule.env:
-                for name in match.names:
-                    index.env.setdefault(name, []).append((rule, match))
+            for env_match in rule.env:
+                for name in env_match.names:
+                    index.env.setdefault(name, []).append((rule, env_match))
         index.words = frozenset(words)
         index.last_words = frozenset(word[-1] for word in words)
         index.env_names = frozenset(index.env)
@@ -100,9 +106,20 @@ class MatchIndex:
 def _call_matches(index: MatchIndex, qualified: str) -> list[tuple[Rule, CallMatch]]:
     found = list(index.calls.get(qualified, ()))
     for prefix, suffix, rule, match in index.wildcards:
-        if qualified.startswith(prefix) and qualified.endswith(suffix) and len(qualified) > len(prefix) + len(suffix) - 1:
+        if (qualified.startswith(prefix) and qualified.endswith(suffix)
+                and len(qualified) > len(prefix) + len(suffix) - 1):
             found.append((rule, match))
     return found
+
+
+def _current_first(targets: Iterable[str | Partial]) -> list[str | Partial]:
+    """The distinct targets in file order, except that names only Python 2 can import come last:
+    a call's findings are deduplicated per rule and node, first one kept, and name the callee."""
+    def python2_only(target: str | Partial) -> bool:
+        name = target.target if isinstance(target, Partial) else target
+        return name.split(".", 1)[0] in _PYTHON2_ONLY
+
+    return sorted(dict.fromkeys(targets), key=python2_only)
 
 
 def _pair(qualified: str) -> tuple[str, ...]:
@@ -166,7 +183,7 @@ def _find_in_dict(literal: cst.Dict | cst.Call, names: tuple[str, ...], scope: S
 
 
 # Checks that ask what a string looks like (strings.py), and what each answers per shape.
-_SHAPE_CHECKS = {
+_SHAPE_CHECKS: dict[str, Callable[[strings.Shape | None, ArgCheck], bool | None]] = {
     "hub-id": lambda shape, check: strings.hub_id(shape, check.safe),
     "maybe-hub-id": lambda shape, check: strings.hub_id(shape, check.safe) is None,
     "hf-hub-unpinned": lambda shape, check: strings.hf_hub_unpinned(shape),
@@ -175,11 +192,15 @@ _SHAPE_CHECKS = {
     "prefix": lambda shape, check: strings.has_prefix(shape, check.values),
     "http": lambda shape, check: strings.plain_http(shape),
     "unhashed-name": lambda shape, check: strings.unhashed_name(shape),
-    "not-commit": lambda shape, check: None if shape is None or shape.exact is None else not strings.is_commit(shape.exact),
+    "not-commit": lambda shape, check: (
+        None if shape is None or shape.exact is None else not strings.is_commit(shape.exact)
+    ),
 }
 
 
-def _fires(check: ArgCheck, state: str, expr, scope, deferred: bool) -> bool:
+def _fires(
+    check: ArgCheck, state: str, expr: cst.BaseExpression | None, scope: Scope | None, deferred: bool
+) -> bool:
     """Whether `check` reports this call (or, for a condition, holds). `deferred`: a partial,
     whose absent args may come later."""
     if state == "unknown" or (state == "absent" and deferred):
@@ -187,6 +208,7 @@ def _fires(check: ArgCheck, state: str, expr, scope, deferred: bool) -> bool:
     kind = check.check
     if state == "absent":
         return kind in ("absent-or-falsy", "absent-or-truthy", "not-in", "not-commit")
+    assert scope is not None  # a present argument comes with its scope (`_find`)
     if kind in _SHAPE_CHECKS:
         answers = {_SHAPE_CHECKS[kind](shape, check) for shape in strings.shapes(expr, scope)}
         return True in answers or (None in answers and check.unknown == "flag")
@@ -219,7 +241,7 @@ def _fires(check: ArgCheck, state: str, expr, scope, deferred: bool) -> bool:
     return truth is False  # falsy
 
 
-def _is_literal_names(value) -> bool | None:
+def _is_literal_names(value: resolve.Value) -> bool | None:
     """None/False/empty, or a literal sequence of strings: a reviewed list. True or computed: not."""
     if value is UNKNOWN:
         return None
@@ -230,7 +252,7 @@ def _is_literal_names(value) -> bool | None:
     return isinstance(value.value, tuple) and all(isinstance(item, str) for item in value.value)
 
 
-def _is_safe_value(value, safe: tuple[str, ...]) -> bool | None:
+def _is_safe_value(value: resolve.Value, safe: tuple[str, ...]) -> bool | None:
     if isinstance(value, QName):
         return value.name in safe
     if isinstance(value, LocalClass):
@@ -253,30 +275,44 @@ def _local_candidates(match: CallMatch, args: list[_Arg]) -> list[str]:
     Whether such a directory exists is a fact about the repository, not the file, so the
     runner decides it (findings stay a pure function of the file, and cacheable).
     """
-    found = []
+    found: list[str] = []
     for check in match.when:
         if check.check == "hub-id":
             state, expr, scope, _ = _find(args, check)
-            if state == "present":
+            if state == "present" and scope is not None:  # (a present argument has its scope)
                 found.extend(s.exact for s in strings.shapes(expr, scope) if s is not None and s.exact is not None)
     return found
 
 
-def _evaluate(rule: Rule, match: CallMatch, callee: str, args: list[_Arg], report: cst.CSTNode, deferred: bool):
-    """(node, message, what the repository stage decides) when the call is unsafe, else None."""
+def _judges(check: ArgCheck) -> tuple[tuple[str, ...], str, tuple[Any, ...], tuple[str, ...]]:
+    """What a check decides, whatever it says about it (a `when` check has no message)."""
+    return check.names, check.check, check.values, check.safe
+
+
+def _evaluate(
+    rule: Rule, match: CallMatch, callee: str, args: list[_Arg], report: cst.CSTNode, deferred: bool
+) -> tuple[cst.CSTNode, str, Unsettled | None] | None:
+    """(node, message, what the repository stage decides) when the call is unsafe, else None.
+
+    The first argument check that fires (in the rule's order: the strongest reason first) gives
+    the message and the node; `also` clauses add the other reasons that apply, except a clause
+    whose conditions include that check, which would say the same thing twice.
+    """
     if not all(_holds(check, args, deferred) for check in match.when):
         return None
-    node, message = report, match.message
+    node, message, reason = report, match.message, None
     if match.args:
         for check in match.args:
             state, expr, scope, found = _find(args, check)
             if _fires(check, state, expr, scope, deferred):
-                node, message = (found if state == "present" else report), check.message
+                node = found if state == "present" and found is not None else report
+                message, reason = check.message, check
                 break
         else:
             return None
     for also in match.also:
-        if all(_holds(check, args, deferred) for check in also.when):
+        restates = reason is not None and any(_judges(when) == _judges(reason) for when in also.when)
+        if not restates and all(_holds(check, args, deferred) for check in also.when):
             message += also.message
     candidates = tuple(_local_candidates(match, args))
     unsettled = Unsettled(candidates, match.package) if candidates or match.package is not None else None
@@ -288,7 +324,7 @@ def _subject(match: CallMatch, args: list[_Arg]) -> str:
     for check in (*match.when, *match.args):
         if check.check in _SHAPE_CHECKS:
             state, expr, scope, _ = _find(args, check)
-            if state == "present":
+            if state == "present" and scope is not None:  # (a present argument has its scope)
                 exact = sorted({s.exact for s in strings.shapes(expr, scope) if s is not None and s.exact is not None})
                 if 0 < len(exact) <= 3:
                     return " or ".join(f'"{e}"' for e in exact)
@@ -322,7 +358,7 @@ class _FileMatcher:
         self.identifiers: dict[int, set[str]] = {}
 
     def add(self, rule: Rule, node: cst.CSTNode, statement: cst.CSTNode, message: str,
-            unsettled: Unsettled | None = None, site: Site | None = None, callee: str = "") -> None:
+            unsettled: Unsettled | None = None, site: Site[cst.Call] | None = None, callee: str = "") -> None:
         self.found.append(RawFinding(rule, node, statement, message, unsettled, site, callee))
 
     def mentions(self, scope: Scope, words: tuple[str, ...]) -> bool:
@@ -335,7 +371,7 @@ class _FileMatcher:
             names = self.identifiers[id(owner)] = {n.lower() for n in _identifiers(owner)}
         return any(word in name for name in names for word in words)
 
-    def run(self, calls: list[Site]) -> list[RawFinding]:
+    def run(self, calls: list[Site[cst.Call]]) -> list[RawFinding]:
         # Partials first, so a call through an already-reported partial is not reported twice.
         for site in calls:
             budget.check()
@@ -343,22 +379,21 @@ class _FileMatcher:
         for site in calls:
             budget.check()
             self.call(site)
-        for site in self.facts.classes:
-            self.subclass(site)
-        for site in self.facts.subscript_assigns:
-            self.env_assign(site)
-        for site in self.facts.references:
+        for class_site in self.facts.classes:
+            self.subclass(class_site)
+        for assign_site in self.facts.subscript_assigns:
+            self.env_assign(assign_site)
+        for reference_site in self.facts.references:
             budget.check()
-            self.reference(site)
+            self.reference(reference_site)
         return self.found
 
-    def call(self, site: Site) -> None:
+    def call(self, site: Site[cst.Call]) -> None:
         call = site.node
-        assert isinstance(call, cst.Call)
-        via: list = []
+        via: list[cst.BaseExpression] = []
         targets = resolve.callee_targets(call.func, site.scope, via)
         matched = False
-        for target in dict.fromkeys(targets):
+        for target in _current_first(targets):
             if isinstance(target, Partial):
                 matched |= self.partial_call(site, target)
             else:
@@ -367,14 +402,16 @@ class _FileMatcher:
             self.called_aliases.update(id(v) for v in via)
         self.env_call(site, targets)
 
-    def partial_creation(self, site: Site) -> None:
+    def partial_creation(self, site: Site[cst.Call]) -> None:
         """`functools.partial(loader, ...)`: check the arguments it binds, here."""
         for partial in resolve.as_partial(site.node, site.scope):
             args = _call_args(site.node, site.scope)[1:]
             if self.direct_call(site, partial.target, args, site.node, deferred=True):
                 self.reported_partials.add((id(site.node), partial.target))
 
-    def direct_call(self, site: Site, callee: str, args: list[_Arg], report, deferred: bool) -> bool:
+    def direct_call(
+        self, site: Site[cst.Call], callee: str, args: list[_Arg], report: cst.CSTNode, deferred: bool
+    ) -> bool:
         hit = False
         matches = _call_matches(self.index, callee)
         for rule, match in matches:
@@ -387,20 +424,19 @@ class _FileMatcher:
                 hit = True
         return hit or (bool(matches) and not deferred)
 
-    def partial_call(self, site: Site, partial: Partial) -> bool:
+    def partial_call(self, site: Site[cst.Call], partial: Partial) -> bool:
         if (id(partial.call), partial.target) in self.reported_partials:
             return True
         args = _call_args(partial.call, partial.scope)[1:] + _call_args(site.node, site.scope)
         return self.direct_call(site, partial.target, args, site.node, deferred=False)
 
-    def subclass(self, site: Site) -> None:
+    def subclass(self, site: Site[cst.ClassDef]) -> None:
         node = site.node
-        assert isinstance(node, cst.ClassDef)
         if not self.index.subclasses:
             return
         defined: set[str] | None = None
         for base in node.bases:
-            for target in resolve.callee_targets(base.value, site.scope):
+            for target in _current_first(resolve.callee_targets(base.value, site.scope)):
                 for rule, match in self.index.subclasses.get(target if isinstance(target, str) else "", ()):
                     if defined is None:
                         # An override counts only if it can refuse something: a `find_class` that ends
@@ -413,12 +449,12 @@ class _FileMatcher:
                     if not defined.intersection(match.unless_defines):
                         self.add(rule, base.value, site.statement, match.message.format(callee=target))
 
-    def reference(self, site: Site) -> None:
+    def reference(self, site: Site[NameOrAttribute]) -> None:
         if id(site.node) in self.facts.alias_values or site.scope.name in _REDUCE_METHODS:
             # In __reduce__ a loader is the reconstructor of bytes the object itself
             # produced; whoever unpickles the outer pickle already runs its callables.
             return
-        for target in resolve.callee_targets(site.node, site.scope):
+        for target in _current_first(resolve.callee_targets(site.node, site.scope)):
             if not isinstance(target, str):
                 continue
             for rule, match in _call_matches(self.index, target):
@@ -429,16 +465,15 @@ class _FileMatcher:
         for key, site in self.facts.alias_values.items():
             if key in self.called_aliases:
                 continue
-            for target in resolve.callee_targets(site.node, site.scope):
+            for target in _current_first(resolve.callee_targets(site.node, site.scope)):
                 if isinstance(target, str):
                     for rule, match in _call_matches(self.index, target):
                         if match.unconditional:
                             self.add(rule, site.node, site.statement, match.message.format(callee=target))
 
     # --- environment switches ------------------------------------------------
-    def env_assign(self, site: Site) -> None:
+    def env_assign(self, site: Site[cst.Assign]) -> None:
         assign = site.node
-        assert isinstance(assign, cst.Assign)
         for target in assign.targets:
             sub = target.target
             if not isinstance(sub, cst.Subscript) or len(sub.slice) != 1:
@@ -449,7 +484,7 @@ class _FileMatcher:
             if isinstance(index, cst.Index):
                 self.env_set(site, index.value, assign.value, site.scope, assign)
 
-    def env_call(self, site: Site, targets: list) -> None:
+    def env_call(self, site: Site[cst.Call], targets: Iterable[str | Partial]) -> None:
         call = site.node
         names = {t for t in targets if isinstance(t, str)}
         args = call.args
@@ -467,7 +502,14 @@ class _FileMatcher:
                             if isinstance(element, cst.DictElement):
                                 self.env_set(site, element.key, element.value, site.scope, call)
 
-    def env_set(self, site: Site, key_expr, value_expr, scope: Scope, report) -> None:
+    def env_set(
+        self,
+        site: Site[cst.Call] | Site[cst.Assign],
+        key_expr: cst.BaseExpression,
+        value_expr: cst.BaseExpression,
+        scope: Scope,
+        report: cst.CSTNode,
+    ) -> None:
         for key in resolve.values(key_expr, scope):
             if not isinstance(key, Const) or not isinstance(key.value, str):
                 continue
@@ -481,7 +523,7 @@ class _FileMatcher:
                     self.add(rule, report, site.statement, match.message.format(callee=key.value))
 
 
-def match_file(facts: FileFacts, index: MatchIndex, calls: list[Site] | None = None) -> list[RawFinding]:
+def match_file(facts: FileFacts, index: MatchIndex, calls: list[Site[cst.Call]] | None = None) -> list[RawFinding]:
     """The file's raw findings; `calls`: the call sites to match, in this order (default: all, in
     file order). Which calls are matched, and in what order, never changes a call's own findings."""
     matcher = _FileMatcher(facts, index)

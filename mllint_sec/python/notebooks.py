@@ -19,6 +19,9 @@ from mllint_sec.python.decode import ParseFailure
 
 _SOURCE_KEY = re.compile(r'"source"\s*:\s*')
 _MAGIC = re.compile(r"^\s*(?:[%!]|\?|[\w.]+\?{1,2}\s*$)")
+# JSON can escape half a surrogate pair (`"\ud800"`), which no UTF-8 text (nor the parser) can
+# hold; json.loads joins every whole pair, so a surrogate left in a string stands alone.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class NotebookSource:
         return self.places[line - 1] if 0 < line <= len(self.places) else None
 
 
-def _cell_lines(cell: dict) -> list[str]:
+def _cell_lines(cell: dict[str, object]) -> list[str]:
     source = cell.get("source", "")
     if isinstance(source, list):
         source = "".join(part for part in source if isinstance(part, str))
@@ -51,7 +54,8 @@ def _python_line(line: str, in_cell_magic: bool) -> str:
     if in_cell_magic or _MAGIC.match(line):
         indent = line[: len(line) - len(line.lstrip())]
         return f"{indent}pass"
-    return line
+    # U+FFFD for a lone surrogate, one code point for one, so columns stay and the cell still parses.
+    return _LONE_SURROGATE.sub("\ufffd", line)
 
 
 def to_python(data: bytes) -> NotebookSource | ParseFailure:
@@ -67,7 +71,7 @@ def to_python(data: bytes) -> NotebookSource | ParseFailure:
     raw_lines = raw.split("\n")
     keys = _source_keys(raw)
     with_source = [n for n, c in enumerate(cells) if "source" in c]
-    key_at = dict(zip(with_source, keys)) if len(keys) == len(with_source) else {}
+    key_at = dict(zip(with_source, keys, strict=True)) if len(keys) == len(with_source) else {}
     text_lines: list[str] = []
     places: list[LinePlace] = []
     for index, cell in enumerate(cells):
@@ -103,7 +107,9 @@ def _source_keys(raw: str) -> list[tuple[int, int]]:
     return keys
 
 
-def _locate(raw_lines: list[str], key: tuple[int, int] | None, number: int, line: str, cursor: int):
+def _locate(
+    raw_lines: list[str], key: tuple[int, int] | None, number: int, line: str, cursor: int
+) -> tuple[int, int, int]:
     """(1-based file line, 0-based column of the text, new cursor) of a cell line in the .ipynb JSON.
 
     Jupyter writes `"source": [` and then one JSON string per line. Compact files

@@ -11,12 +11,15 @@ lines and comments; an argument's excludes its comma).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst._add_slots import add_slots
-from libcst._nodes.internal import CodegenState
+
+# libcst has no public hook into its code generator; this pass subclasses its state (a test
+# checks the ranges against the public PositionProvider).
+from libcst._add_slots import add_slots  # noqa: PLC2701
+from libcst._nodes.internal import CodegenState  # noqa: PLC2701
 
 # (start line 1-based, start column 0-based, end line, end column), columns in code points.
 Range = tuple[int, int, int, int]
@@ -26,11 +29,11 @@ _NULL = nullcontext()
 @add_slots
 @dataclass(frozen=False)
 class _TargetedPositionState(CodegenState):
-    targets: set = field(default_factory=set)
-    found: dict = field(default_factory=dict)
+    targets: set[int] = field(default_factory=set)
+    found: dict[int, Range] = field(default_factory=dict)
     line: int = 1
     column: int = 0
-    _starts: dict = field(default_factory=dict)
+    _starts: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def add_indent_tokens(self) -> None:
         for token in self.indent_tokens:
@@ -57,19 +60,23 @@ class _TargetedPositionState(CodegenState):
             start = self._starts.pop(key, (self.line, self.column))
             self.found[key] = (start[0], start[1], self.line, self.column)
 
-    def record_syntactic_position(
+    # Not a generator context manager like the method it overrides: a shared no-op context for
+    # the nodes nobody asked about (nearly all), so that no generator is made per node.
+    def record_syntactic_position(  # type: ignore[override]
         self,
         node: cst.CSTNode,
         *,
         start_node: cst.CSTNode | None = None,
         end_node: cst.CSTNode | None = None,
-    ):
+    ) -> AbstractContextManager[None]:
         if id(node) not in self.targets:
             return _NULL
         return self._record(node, start_node, end_node)
 
     @contextmanager
-    def _record(self, node, start_node, end_node) -> Iterator[None]:
+    def _record(
+        self, node: cst.CSTNode, start_node: cst.CSTNode | None, end_node: cst.CSTNode | None
+    ) -> Iterator[None]:
         for helper in (start_node, end_node):
             if helper is not None:
                 self.targets.add(id(helper))
@@ -92,5 +99,5 @@ def ranges(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[int, Range]
         default_newline=module.default_newline,
         targets={id(node) for node in nodes},
     )
-    module._codegen(state)
+    module._codegen(state)  # noqa: SLF001 - the code generator with our state (see the imports)
     return state.found

@@ -74,7 +74,7 @@ class Prefilter:
         # then in the code alone.
         answer = bool(self.group_patterns) and all(
             any(word in text for word in group) and pattern.search(text)  # substrings first: C speed
-            for group, pattern in zip(self.groups, self.group_patterns)
+            for group, pattern in zip(self.groups, self.group_patterns, strict=True)
         )
         if answer:
             code = code_only(text)
@@ -82,8 +82,8 @@ class Prefilter:
         self._last_groups = (text, answer)  # asked again for the same text by the analyzer
         return answer
 
-    def _has_pair(self, text: str) -> bool:
-        present = set(self.pattern.findall(text))
+    def _has_pair(self, pattern: re.Pattern[str], text: str) -> bool:
+        present = set(pattern.findall(text))
         return any(all(word in present for word in words) for words in self.pairs)
 
     def wants(self, text: str) -> bool:
@@ -97,5 +97,5 @@ class Prefilter:
             return False
         if any(marker in text for marker in DYNAMIC_MARKERS):
             # `getattr(pickle, "loads")`, `__import__("pickle")`: the names sit in string literals.
-            return self._has_pair(text)
-        return self._has_pair(code_only(text))
+            return self._has_pair(self.pattern, text)
+        return self._has_pair(self.pattern, code_only(text))

@@ -10,6 +10,7 @@ asks whether any (or all) of them are unsafe.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import libcst as cst
 
@@ -55,7 +56,9 @@ UNKNOWN = _Unknown()
 Value = Const | QName | LocalClass | _Unknown
 
 
-def callee_targets(expr: cst.BaseExpression, scope: Scope, via: list | None = None) -> tuple[str | Partial, ...]:
+def callee_targets(
+    expr: cst.BaseExpression, scope: Scope, via: list[cst.BaseExpression] | None = None
+) -> tuple[str | Partial, ...]:
     """The qualified names (or partials) a callee expression may refer to.
 
     `via` collects the alias right-hand sides walked through, so an alias that is
@@ -70,7 +73,8 @@ def callee_targets(expr: cst.BaseExpression, scope: Scope, via: list | None = No
     return targets
 
 
-_Callees = tuple[tuple, tuple]  # (the targets, the alias right-hand sides walked through)
+# (the targets, the alias right-hand sides walked through)
+_Callees: TypeAlias = tuple[tuple[str | Partial, ...], tuple[cst.BaseExpression, ...]]
 _NOTHING: _Callees = ((), ())
 _CALLEES = "callees"
 _IMPORTED = "imported"
@@ -94,7 +98,7 @@ def _answers(scope: Scope) -> Answers[_Callees]:
     return answers
 
 
-def _key(expr: cst.BaseExpression, scope: Scope) -> tuple:
+def _key(expr: cst.BaseExpression, scope: Scope) -> tuple[str | int, int]:
     # A bare name's answer depends only on the name and the scope (resolution is
     # flow-insensitive), so all its occurrences share one entry.
     return (expr.value, id(scope)) if isinstance(expr, cst.Name) else (id(expr), id(scope))
@@ -120,8 +124,8 @@ def _resolve_callee(expr: cst.BaseExpression, scope: Scope) -> _Callees:
         if not bindings:
             module = scope.module()
             return tuple(f"{star}.{expr.value}" for star in module.star_imports if not star.startswith(".")), ()
-        found: dict = {}
-        walked: dict = {}
+        found: dict[str | Partial, None] = {}
+        walked: dict[cst.BaseExpression, None] = {}
         for binding in bindings:
             if binding.kind == IMPORT and binding.qname:
                 found[binding.qname] = None
@@ -141,7 +145,7 @@ def _resolve_callee(expr: cst.BaseExpression, scope: Scope) -> _Callees:
 
 def _imported(name: cst.Name, scope: Scope) -> frozenset[str]:
     """The qualified names `name` is imported as where it is used (read once per name and scope)."""
-    memo = scope.module().memo.setdefault(_IMPORTED, {})
+    memo: dict[tuple[str, int], frozenset[str]] = scope.module().memo.setdefault(_IMPORTED, {})
     key = (name.value, id(scope))
     found = memo.get(key)
     if found is None:
@@ -187,11 +191,12 @@ def as_partial(call: cst.Call, scope: Scope) -> list[Partial]:
     if not call.args or call.args[0].keyword is not None or call.args[0].star:
         return []
     last = call.func.attr.value if isinstance(call.func, cst.Attribute) else getattr(call.func, "value", None)
-    if not isinstance(last, str) or not last.startswith("partial"):
-        # Only `partial`/`partialmethod` (possibly aliased) can build a partial; resolving
-        # every other call's callee here would multiply work on chains of rebinding.
-        if not (isinstance(call.func, cst.Name) and _imported(call.func, scope) & set(PARTIAL)):
-            return []
+    # Only `partial`/`partialmethod` (possibly aliased) can build a partial; resolving
+    # every other call's callee here would multiply work on chains of rebinding.
+    if not (isinstance(last, str) and last.startswith("partial")) and not (
+        isinstance(call.func, cst.Name) and _imported(call.func, scope) & set(PARTIAL)
+    ):
+        return []
     funcs = [t for t in callee_targets(call.func, scope) if isinstance(t, str)]
     if not any(f in PARTIAL for f in funcs):
         return []
@@ -233,7 +238,7 @@ def values(expr: cst.BaseExpression | None, scope: Scope, depth: int = 0) -> lis
         bindings, _ = scope.lookup(expr.value)
         if not bindings:
             module = scope.module()
-            stars = [QName(f"{s}.{expr.value}") for s in module.star_imports if not s.startswith(".")]
+            stars: list[Value] = [QName(f"{s}.{expr.value}") for s in module.star_imports if not s.startswith(".")]
             return stars or [UNKNOWN]
         return [v for binding in bindings for v in _binding_values(binding, depth)]
     if isinstance(expr, cst.Attribute):
@@ -276,19 +281,21 @@ def _binding_values(binding: Binding, depth: int) -> list[Value]:
 def _call_values(call: cst.Call, scope: Scope, depth: int) -> list[Value]:
     funcs = [t for t in callee_targets(call.func, scope) if isinstance(t, str)]
     args = call.args
-    if "builtins.getattr" in funcs or (not funcs and isinstance(call.func, cst.Name) and call.func.value == "getattr"):
-        # getattr(module, "Name", default): either the attribute or the default.
-        if len(args) >= 2 and not any(a.star or a.keyword for a in args):
-            found: list[Value] = []
-            attr = _literal(args[1].value)
-            bases = [t for t in callee_targets(args[0].value, scope) if isinstance(t, str)]
-            if isinstance(attr, Const) and isinstance(attr.value, str) and bases:
-                found.extend(QName(f"{b}.{attr.value}") for b in bases)
-            else:
-                found.append(UNKNOWN)
-            if len(args) == 3:
-                found.extend(values(args[2].value, scope, depth + 1))
-            return found
+    is_getattr = "builtins.getattr" in funcs or (
+        not funcs and isinstance(call.func, cst.Name) and call.func.value == "getattr"
+    )
+    # getattr(module, "Name", default): either the attribute or the default.
+    if is_getattr and len(args) >= 2 and not any(a.star or a.keyword for a in args):
+        found: list[Value] = []
+        attr = _literal(args[1].value)
+        bases = [t for t in callee_targets(args[0].value, scope) if isinstance(t, str)]
+        if isinstance(attr, Const) and isinstance(attr.value, str) and bases:
+            found.extend(QName(f"{b}.{attr.value}") for b in bases)
+        else:
+            found.append(UNKNOWN)
+        if len(args) == 3:
+            found.extend(values(args[2].value, scope, depth + 1))
+        return found
     if not funcs and isinstance(call.func, cst.Name) and call.func.value == "bool" and len(args) == 1:
         return [UNKNOWN if truth(v) is None else Const(truth(v)) for v in values(args[0].value, scope, depth + 1)]
     if not funcs and isinstance(call.func, cst.Name) and call.func.value in ("dict", "list", "tuple", "set"):
@@ -339,9 +346,9 @@ def dict_literal(expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> cst.
     """The dict literal (or `dict(k=v)` call) an expression certainly is, following one name binding."""
     if isinstance(expr, cst.Dict):
         return expr
-    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "dict":
-        if all(a.keyword is not None for a in expr.args):
-            return expr
+    if (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "dict"
+            and all(a.keyword is not None for a in expr.args)):
+        return expr
     if isinstance(expr, cst.Name) and depth < MAX_DEPTH:
         bindings, _ = scope.lookup(expr.value)
         if len(bindings) == 1 and bindings[0].kind == ASSIGN and bindings[0].value is not None:

@@ -12,8 +12,9 @@ that can hold code; whitespace is skipped unless comments are wanted.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeAlias, TypeVar
 
 import libcst as cst
 
@@ -40,9 +41,9 @@ class Scope:
     global_names: set[str] = field(default_factory=set)
     star_imports: list[str] = field(default_factory=list)
     name: str = ""  # the function's name, for function scopes
-    node: cst.CSTNode | None = None  # the FunctionDef or Lambda, for function scopes
+    node: cst.FunctionDef | cst.Lambda | None = None  # the FunctionDef or Lambda, for function scopes
     classdef: cst.ClassDef | None = None  # the ClassDef, for class scopes
-    memo: dict = field(default_factory=dict)  # module scope: resolve.py's per-file answers
+    memo: dict[Any, Any] = field(default_factory=dict)  # module scope: resolve.py's per-file answers
 
     def bind(self, name: str, binding: Binding) -> None:
         target = self.module() if name in self.global_names else self
@@ -69,24 +70,31 @@ class Scope:
         return [], self.module()
 
 
+_N = TypeVar("_N", bound=cst.CSTNode)
+
+
 @dataclass(eq=False)
-class Site:
+class Site(Generic[_N]):
     """A node a rule may report, with the scope it is evaluated in and its enclosing statement."""
 
-    node: cst.CSTNode
+    node: _N
     scope: Scope
     statement: cst.CSTNode
+
+
+# What `FileFacts.references` and `alias_values` hold: a value reference is a name or a dotted name.
+NameOrAttribute: TypeAlias = cst.Name | cst.Attribute
 
 
 @dataclass
 class FileFacts:
     module: cst.Module
     scope: Scope
-    calls: list[Site] = field(default_factory=list)
-    classes: list[Site] = field(default_factory=list)
-    subscript_assigns: list[Site] = field(default_factory=list)
-    references: list[Site] = field(default_factory=list)
-    alias_values: dict[int, Site] = field(default_factory=dict)  # id(rhs) -> site of `name = rhs`
+    calls: list[Site[cst.Call]] = field(default_factory=list)
+    classes: list[Site[cst.ClassDef]] = field(default_factory=list)
+    subscript_assigns: list[Site[cst.Assign]] = field(default_factory=list)
+    references: list[Site[NameOrAttribute]] = field(default_factory=list)
+    alias_values: dict[int, Site[NameOrAttribute]] = field(default_factory=dict)  # id(rhs) -> site of `name = rhs`
     function_scopes: dict[int, Scope] = field(default_factory=dict)  # id(FunctionDef) -> its body's scope
 
 
@@ -188,13 +196,13 @@ class _Collector:
             self.stack.append((child, scope, statement, load))
 
     # --- statements -------------------------------------------------------
-    def simple_line(self, node: cst.SimpleStatementLine, scope, statement, load) -> None:
+    def simple_line(self, node: cst.SimpleStatementLine, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         self.push_children(node, scope, node)
 
-    def compound(self, node, scope, statement, load) -> None:
+    def compound(self, node: cst.CSTNode, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         self.push_children(node, scope, node)
 
-    def import_(self, node: cst.Import, scope, statement, load) -> None:
+    def import_(self, node: cst.Import, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         for alias in node.names:
             full = dotted_name(alias.name)
             if full is None:
@@ -205,20 +213,21 @@ class _Collector:
                 top = full.split(".")[0]
                 scope.bind(top, Binding(IMPORT, scope, qname=top))
 
-    def import_from(self, node: cst.ImportFrom, scope, statement, load) -> None:
+    def import_from(self, node: cst.ImportFrom, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         base = dotted_name(node.module) if node.module is not None else ""
         base = "." * len(node.relative) + (base or "")
         if isinstance(node.names, cst.ImportStar):
             scope.star_imports.append(base)
         else:
             for alias in node.names:
-                if not isinstance(alias.name, cst.Name):
+                # libcst types an alias's `as` target as Name | Tuple | List; an import's is a Name.
+                bound = alias.asname.name if alias.asname is not None else alias.name
+                if not isinstance(alias.name, cst.Name) or not isinstance(bound, cst.Name):
                     continue
-                bound = alias.asname.name.value if alias.asname is not None else alias.name.value
                 qname = f"{base}.{alias.name.value}" if not base.endswith(".") else f"{base}{alias.name.value}"
-                scope.bind(bound, Binding(IMPORT, scope, qname=qname))
+                scope.bind(bound.value, Binding(IMPORT, scope, qname=qname))
 
-    def function(self, node: cst.FunctionDef, scope, statement, load) -> None:
+    def function(self, node: cst.FunctionDef, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         scope.bind(node.name.value, Binding(OTHER, scope, node=node))
         inner = Scope("function", scope, name=node.name.value, node=node)
         self.facts.function_scopes[id(node)] = inner
@@ -228,23 +237,21 @@ class _Collector:
         self.params(node.params, scope, inner, node)
         self.push(node.body, inner, node)
 
-    def lambda_(self, node: cst.Lambda, scope, statement, load) -> None:
+    def lambda_(self, node: cst.Lambda, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         inner = Scope("function", scope, node=node)
         self.params(node.params, scope, inner, statement)
         self.push(node.body, inner, statement)
 
-    def params(self, params: cst.Parameters, outer: Scope, inner: Scope, statement) -> None:
+    def params(self, params: cst.Parameters, outer: Scope, inner: Scope, statement: cst.CSTNode) -> None:
         every = [*params.posonly_params, *params.params, *params.kwonly_params]
-        for extra in (params.star_arg, params.star_kwarg):
-            if isinstance(extra, cst.Param):
-                every.append(extra)
+        every.extend(extra for extra in (params.star_arg, params.star_kwarg) if isinstance(extra, cst.Param))
         for param in every:
             inner.bind(param.name.value, Binding(OTHER, inner))
             self.push(param.default, outer, statement)
             if param.annotation is not None:
                 self.push(param.annotation, outer, statement)
 
-    def class_(self, node: cst.ClassDef, scope, statement, load) -> None:
+    def class_(self, node: cst.ClassDef, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         scope.bind(node.name.value, Binding(CLASS, scope, node=node))
         self.facts.classes.append(Site(node, scope, node))
         for decorator in node.decorators:
@@ -253,11 +260,11 @@ class _Collector:
             self.push(arg.value, scope, node, load=False)
         self.push(node.body, Scope("class", scope, classdef=node), node)
 
-    def global_(self, node: cst.Global, scope, statement, load) -> None:
+    def global_(self, node: cst.Global, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         for item in node.names:
             scope.global_names.add(item.name.value)
 
-    def assign(self, node: cst.Assign, scope, statement, load) -> None:
+    def assign(self, node: cst.Assign, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         single_name = len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name)
         for target in node.targets:
             self.bind_target(target.target, scope, statement, ASSIGN if single_name else OTHER, node.value, node)
@@ -265,7 +272,7 @@ class _Collector:
                 self.facts.subscript_assigns.append(Site(node, scope, statement))
         self.push_value(node.value, scope, statement, is_alias=single_name)
 
-    def push_value(self, value: cst.BaseExpression, scope: Scope, statement, is_alias: bool) -> None:
+    def push_value(self, value: cst.BaseExpression, scope: Scope, statement: cst.CSTNode, is_alias: bool) -> None:
         if is_alias and isinstance(value, (cst.Name, cst.Attribute)):
             # `loader = pickle.loads` is an alias: calls through it are matched; the alias
             # itself is reported only if it is never called (see matching.py).
@@ -274,25 +281,33 @@ class _Collector:
         else:
             self.push(value, scope, statement)
 
-    def ann_assign(self, node: cst.AnnAssign, scope, statement, load) -> None:
+    def ann_assign(self, node: cst.AnnAssign, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         if node.value is not None:
             kind = ASSIGN if isinstance(node.target, cst.Name) else OTHER
             self.bind_target(node.target, scope, statement, kind, node.value, node)
             self.push(node.value, scope, statement)
         self.push(node.annotation, scope, statement)
 
-    def aug_assign(self, node: cst.AugAssign, scope, statement, load) -> None:
+    def aug_assign(self, node: cst.AugAssign, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         self.bind_target(node.target, scope, statement, OTHER, None, node)
         self.push(node.value, scope, statement)
 
-    def named_expr(self, node: cst.NamedExpr, scope, statement, load) -> None:
+    def named_expr(self, node: cst.NamedExpr, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         owner = scope
         while owner.kind == "comprehension" and owner.parent is not None:
             owner = owner.parent
         self.bind_target(node.target, owner, statement, ASSIGN, node.value, node)
         self.push_value(node.value, scope, statement, is_alias=isinstance(node.target, cst.Name))
 
-    def bind_target(self, target, scope: Scope, statement, kind: str, value, node) -> None:
+    def bind_target(
+        self,
+        target: cst.BaseExpression,
+        scope: Scope,
+        statement: cst.CSTNode,
+        kind: str,
+        value: cst.BaseExpression | None,
+        node: cst.CSTNode,
+    ) -> None:
         if isinstance(target, cst.Name):
             scope.bind(target.value, Binding(kind, scope, value=value if kind == ASSIGN else None, node=node))
             return
@@ -302,26 +317,34 @@ class _Collector:
             return
         self.push(target, scope, statement)  # attribute / subscript targets load their base
 
-    def for_(self, node: cst.For, scope, statement, load) -> None:
+    def for_(self, node: cst.For, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         self.bind_target(node.target, scope, node, OTHER, None, node)
         self.push(node.iter, scope, node)
         self.push(node.body, scope, node)
         self.push(node.orelse, scope, node)
 
-    def with_item(self, node: cst.WithItem, scope, statement, load) -> None:
+    def with_item(self, node: cst.WithItem, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         if node.asname is not None:
             self.bind_target(node.asname.name, scope, statement, OTHER, None, node)
         self.push(node.item, scope, statement)
 
-    def except_handler(self, node, scope, statement, load) -> None:
+    def except_handler(
+        self, node: cst.ExceptHandler | cst.ExceptStarHandler, scope: Scope, statement: cst.CSTNode, load: bool
+    ) -> None:
         if node.name is not None and isinstance(node.name.name, cst.Name):
             scope.bind(node.name.name.value, Binding(OTHER, scope))
         self.push(node.type, scope, node)
         self.push(node.body, scope, node)
 
-    def comprehension(self, node, scope, statement, load) -> None:
+    def comprehension(
+        self,
+        node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp,
+        scope: Scope,
+        statement: cst.CSTNode,
+        load: bool,
+    ) -> None:
         inner = Scope("comprehension", scope)
-        clause = node.for_in
+        clause: cst.CompFor | None = node.for_in
         first = True
         while clause is not None:
             self.push(clause.iter, scope if first else inner, statement)
@@ -333,33 +356,35 @@ class _Collector:
         for part in ("elt", "key", "value"):
             self.push(getattr(node, part, None), inner, statement)
 
-    def match_as(self, node, scope, statement, load) -> None:
+    def match_as(self, node: cst.MatchAs | cst.MatchStar, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         name = getattr(node, "name", None)
         if isinstance(name, cst.Name):
             scope.bind(name.value, Binding(OTHER, scope))
         self.push_children(node, scope, statement)
 
     # --- expressions ------------------------------------------------------
-    def call(self, node: cst.Call, scope, statement, load) -> None:
+    def call(self, node: cst.Call, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         self.facts.calls.append(Site(node, scope, statement))
         self.push(node.func, scope, statement, load=False)
         for arg in node.args:
             self.push(arg.value, scope, statement)
 
-    def attribute(self, node: cst.Attribute, scope, statement, load) -> None:
+    def attribute(self, node: cst.Attribute, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         if load and node.attr.value in self.reference_names:
             self.facts.references.append(Site(node, scope, statement))
         self.push(node.value, scope, statement, load=False)
 
-    def name(self, node: cst.Name, scope, statement, load) -> None:
+    def name(self, node: cst.Name, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         if load and node.value in self.reference_names:
             self.facts.references.append(Site(node, scope, statement))
 
-    def arg(self, node: cst.Arg, scope, statement, load) -> None:
+    def arg(self, node: cst.Arg, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         self.push(node.value, scope, statement)
 
 
-_HANDLERS = {
+# A handler takes (collector, node of its type, scope, statement, load context).
+_Handler = Callable[[_Collector, Any, Scope, cst.CSTNode, bool], None]
+_HANDLERS: dict[type[cst.CSTNode], _Handler] = {
     cst.SimpleStatementLine: _Collector.simple_line,
     cst.If: _Collector.compound,
     cst.While: _Collector.compound,
@@ -401,7 +426,7 @@ def collect(module: cst.Module, reference_names: frozenset[str] = frozenset()) -
 
 def comments(module: cst.Module) -> list[cst.Comment]:
     """Every comment node in the module (a second, full walk; run only when a file has a marker)."""
-    found = []
+    found: list[cst.Comment] = []
     stack: list[cst.CSTNode] = [module]
     while stack:
         node = stack.pop()

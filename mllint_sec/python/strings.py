@@ -117,9 +117,10 @@ def _fstring(node: cst.FormattedString, scope: Scope, depth: int) -> list[Shape 
     """Text parts are known; a `{name}` part is known when the name is a constant."""
     result: list[Shape | None] = [_exact("")]
     for part in node.parts:
+        piece: list[Shape | None]
         if isinstance(part, cst.FormattedStringText):
             piece = [_exact(part.value)]  # raw text: escapes are rare in ids and URLs
-        elif part.format_spec is None and part.conversion is None:
+        elif isinstance(part, cst.FormattedStringExpression) and part.format_spec is None and part.conversion is None:
             piece = shapes(part.expression, scope, depth + 1)
         else:
             piece = [None]

@@ -1,1 +1,2 @@
-"""Repository-level files: dependency manifests and lock files, provenance records (DVC, LFS, checksums, model cards), their rules."""
+"""Repository-level files: dependency manifests and lock files, provenance records (DVC, LFS, checksums, model
+cards), their rules."""

@@ -24,8 +24,10 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
+from packaging.version import InvalidVersion, Version
 
 from mllint_sec.catalogue.model import Advisory, Catalogue, Rule
+from mllint_sec.core.bounded_read import read_limited
 from mllint_sec.core.engine_rules import PARSE_ERROR
 from mllint_sec.core.finding import Finding, normalise
 from mllint_sec.core.suppressions import apply_line_comments
@@ -74,7 +76,7 @@ class Declarations:
                 found.manifests[display] = Declared(display, path, parse_manifest(kind, text), _lines(text))
             else:
                 found.locked[display] = parse_lock(name, text)
-        found._read_includes({display: path for display, path in files})
+        found._read_includes(dict(files))
         return found
 
     def _read_includes(self, paths: dict[str, Path]) -> None:
@@ -98,7 +100,9 @@ class Declarations:
         pending = [display]
         while pending:
             declared = self.manifests.get(pending.pop())
-            for written, _ in declared.manifest.includes if declared else ():
+            if declared is None:
+                continue
+            for written, _ in declared.manifest.includes:
                 target = _join(declared.display, written)
                 if target in self.manifests and target not in seen and target != display:
                     seen.append(target)
@@ -136,7 +140,9 @@ class Declarations:
         Lock files win: they say exactly what installs. Without one, every requirement on the
         package in every manifest counts; an empty list means the project does not declare it.
         """
-        locked = [(f"=={versions[package]}", lock) for lock, versions in sorted(self.locked.items()) if package in versions]
+        locked = [
+            (f"=={versions[package]}", lock) for lock, versions in sorted(self.locked.items()) if package in versions
+        ]
         if locked:
             return locked
         return [
@@ -153,12 +159,8 @@ def _lines(text: str) -> list[str]:
 
 
 def _read_text(path: Path) -> str | None:
-    try:
-        if path.stat().st_size > MAX_MANIFEST_BYTES:
-            return None
-        return path.read_bytes().decode("utf-8-sig", errors="replace")
-    except OSError:
-        return None
+    data = read_limited(path, MAX_MANIFEST_BYTES)
+    return data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else None
 
 
 def _join(display: str, written: str) -> str:
@@ -170,24 +172,29 @@ def _join(display: str, written: str) -> str:
 # --- dependency rules --------------------------------------------------------------------
 
 
-def dependency_findings(display: str, declarations: Declarations, catalogue: Catalogue, enabled: frozenset[str]) -> list[Finding]:
+def dependency_findings(
+    display: str, declarations: Declarations, catalogue: Catalogue, enabled: frozenset[str]
+) -> list[Finding]:
     """Findings for one manifest: unpinned listed packages, malformed lines (MLS001), suppressions applied."""
     declared = declarations.manifests.get(display)
     if declared is None:
         return []
     findings: list[Finding] = []
     if PARSE_ERROR in enabled:
-        findings.extend(_problem(declared, problem, catalogue.rules[PARSE_ERROR]) for problem in declared.manifest.problems)
+        parse_error = catalogue.rules[PARSE_ERROR]
+        findings.extend(_problem(declared, problem, parse_error) for problem in declared.manifest.problems)
     rules = [r for r in catalogue.rules.values() if r.id in enabled and r.dependencies]
     if rules and declarations.lock_covering(display) is None:
         constrained = declarations.pinned_by_constraints(display)
         for dependency in declared.manifest.dependencies:
             if _one_version(dependency) or dependency.name in constrained:
                 continue
-            for rule in rules:
-                for match in rule.dependencies:
-                    if dependency.name in match.packages:
-                        findings.append(_unpinned(declared, dependency, rule, match.message))
+            findings.extend(
+                _unpinned(declared, dependency, rule, match.message)
+                for rule in rules
+                for match in rule.dependencies
+                if dependency.name in match.packages
+            )
     return apply_line_comments(findings, declared.lines)
 
 
@@ -212,7 +219,8 @@ def _one_version(dependency: Dependency) -> bool:
 
 _ADVICE = {
     "requirements": "pin it with `==` (ideally with `--hash`) or commit a lock file",
-    "pyproject": "keep the range here and commit a lock file (uv.lock, poetry.lock, pdm.lock) for the environments you run",
+    "pyproject": "keep the range here and commit a lock file (uv.lock, poetry.lock, pdm.lock) "
+                 "for the environments you run",
     "setup.cfg": "keep the range here and pin the environments you run with a lock file or a hashed requirements file",
 }
 
@@ -268,9 +276,7 @@ def settle_advisory(finding: Finding, package: str, rule: Rule, declarations: De
     return finding
 
 
-def _version_key(text: str):
-    from packaging.version import InvalidVersion, Version
-
+def _version_key(text: str) -> Version:
     try:
         return Version(text)
     except InvalidVersion:

@@ -18,6 +18,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 from mllint_sec.catalogue.model import Catalogue, ProvenanceMatch, Rule
+from mllint_sec.core.bounded_read import read_limited
 from mllint_sec.core.engine_rules import PARSE_ERROR
 from mllint_sec.core.file_kinds import ARTIFACT_SUFFIXES, MODEL_SUFFIXES, FileKind, Target
 from mllint_sec.core.finding import Finding, normalise
@@ -28,7 +29,8 @@ from mllint_sec.repo.records.checksums import checksum_manifest, is_checksum_man
 from mllint_sec.repo.records.dvc import dvc_file, dvc_lock, dvc_yaml_outs
 from mllint_sec.repo.records.gitattributes import LfsPatterns, gitattributes_lfs
 from mllint_sec.repo.records.model_card import ModelCard, model_card
-from mllint_sec.repo.records.record import Output, Records
+from mllint_sec.repo.records.record import Output, Records, Span
+from mllint_sec.repo.records.yaml_lines import split_lines
 
 MAX_RECORD_BYTES = 1024 * 1024
 # Front-matter keys that make a README a model card, and tags that say it is a fine-tune.
@@ -127,12 +129,18 @@ def _needs_record(target: Target, min_bytes: int) -> bool:
     return False
 
 
-def _record_findings(target: Target, view: ProvenanceView, matches, catalogue: Catalogue, enabled) -> list[Finding]:
+def _record_findings(
+    target: Target,
+    view: ProvenanceView,
+    matches: list[tuple[Rule, ProvenanceMatch]],
+    catalogue: Catalogue,
+    enabled: frozenset[str],
+) -> list[Finding]:
     text = _text(target.path)
     if text is None:
         return []
     name = PurePosixPath(target.display).name.lower()
-    lines = text.splitlines()
+    lines = split_lines(text)  # every record read here is YAML (a model card's front matter too)
     found: list[Finding] = []
     if name == "readme.md":
         card = model_card(target.display, text)
@@ -148,8 +156,9 @@ def _record_findings(target: Target, view: ProvenanceView, matches, catalogue: C
         directory = str(PurePosixPath(target.display).parent)
         for rule, match in matches:
             if match.check == "dvc-missing-lock" and declared and directory not in view.lock_dirs:
-                first = min(out.line for out in declared)
-                found.append(_at(rule, target, first, lines, match.message.format(record=target.display, path=""), "no-lock"))
+                first = min(declared, key=lambda out: (out.span.line, out.span.column))
+                message = match.message.format(record=target.display, path="")
+                found.append(_at(rule, target, first.span, lines, message, "no-lock"))
     else:
         parsed = _parse_record(target.display, text)
         problems = list(parsed.problems) if parsed else []
@@ -159,10 +168,12 @@ def _record_findings(target: Target, view: ProvenanceView, matches, catalogue: C
             for output in parsed.outputs:
                 if not output.digest:
                     message = match.message.format(record=target.display, path=output.path)
-                    found.append(_at(rule, target, output.line, lines, message, "no-hash:" + output.path))
+                    span = output.span or _whole_line(output.line, lines)  # DVC outputs have a span
+                    found.append(_at(rule, target, span, lines, message, "no-hash:" + output.path))
     if PARSE_ERROR in enabled:
         parse_error = catalogue.rules[PARSE_ERROR]
-        found.extend(_at(parse_error, target, p.line, lines, p.message, "record:" + p.message) for p in problems)
+        found.extend(_at(parse_error, target, _whole_line(p.line, lines), lines, p.message, "record:" + p.message)
+                     for p in problems)
     return apply_line_comments(found, lines)
 
 
@@ -170,15 +181,23 @@ def _model_card(target: Target, card: ModelCard | None, rule: Rule, match: Prove
                 view: ProvenanceView) -> list[Finding]:
     if card is None or not _CARD_KEYS & set(card.fields):
         return []  # a README without model-card front matter (a Jekyll page, a plain README)
-    missing = [field for field, present in (("datasets", card.has_datasets), ("license", card.has_license)) if not present]
+    declared = (("datasets", card.has_datasets), ("license", card.has_license))
+    missing = [field for field, present in declared if not present]
     if not card.has_base_model and (_is_fine_tune(card) or view.fine_tunes):
         missing.append("base_model")
     if not missing:
         return []
-    fields = ", ".join(f"`{field}`" for field in missing)
-    what = ", ".join(_WHAT[field] for field in missing)
-    message = match.message.format(fields=fields, what=what)
-    return [Finding(rule.id, target.display, 1, 1, 1, 4, message, "---", rule.severity, statement_text="card:" + fields)]
+    fields = [f"`{field}`" for field in missing]
+    what = _listing([_WHAT[field] for field in missing], "or")
+    message = match.message.format(fields=_listing(fields, "and"), what=what)
+    # The fingerprint keeps the comma-separated list it has always had, so baselines still match.
+    return [Finding(rule.id, target.display, 1, 1, 1, 4, message, "---", rule.severity,
+                    statement_text="card:" + ", ".join(fields))]
+
+
+def _listing(items: list[str], conjunction: str) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    return f" {conjunction} ".join(filter(None, (", ".join(items[:-1]), items[-1])))
 
 
 def _is_fine_tune(card: ModelCard) -> bool:
@@ -188,10 +207,18 @@ def _is_fine_tune(card: ModelCard) -> bool:
     return bool(lowered & _FINE_TUNE_TAGS) or str(card.fields.get("library_name", "")).lower() == "peft"
 
 
-def _at(rule: Rule, target: Target, line: int, lines: list[str], message: str, key: str) -> Finding:
-    snippet = lines[line - 1].rstrip() if 0 < line <= len(lines) else ""
-    return Finding(rule.id, target.display, line, 1, line, len(snippet) + 1, message, snippet, rule.severity,
-                   statement_text=key + ":" + normalise(snippet))
+def _line_text(line: int, lines: list[str]) -> str:
+    return lines[line - 1].rstrip() if 0 < line <= len(lines) else ""
+
+
+def _whole_line(line: int, lines: list[str]) -> Span:
+    return Span(line, 1, line, len(_line_text(line, lines)) + 1)
+
+
+def _at(rule: Rule, target: Target, span: Span, lines: list[str], message: str, key: str) -> Finding:
+    snippet = _line_text(span.line, lines)
+    return Finding(rule.id, target.display, span.line, span.column, span.end_line, span.end_column, message, snippet,
+                   rule.severity, statement_text=key + ":" + normalise(snippet))
 
 
 def _parse_record(display: str, text: str) -> Records | None:
@@ -204,10 +231,6 @@ def _parse_record(display: str, text: str) -> Records | None:
 
 
 def _text(path: Path) -> str | None:
-    try:
-        if os.path.getsize(path) > MAX_RECORD_BYTES:
-            return None
-        return path.read_bytes().decode("utf-8-sig", errors="replace")
-    except OSError:
-        return None
+    data = read_limited(path, MAX_RECORD_BYTES)
+    return data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else None
 

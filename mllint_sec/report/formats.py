@@ -9,8 +9,8 @@ tests/test_formats.py checks that every module defining a format is registered u
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from mllint_sec.engine.runner import RunResult
 

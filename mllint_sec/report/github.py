@@ -26,7 +26,7 @@ def escape_property(value: str) -> str:
     return escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
-def command(name: str, message: str, **properties) -> str:
+def command(name: str, message: str, **properties: str | int | None) -> str:
     props = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items() if value is not None)
     return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
 
@@ -39,7 +39,9 @@ def render(result: RunResult, options: RenderOptions = RenderOptions()) -> str: 
     for finding in result.active:
         rule = rules.get(finding.rule_id)
         title = f"{finding.rule_id} {rule.name}" if rule else finding.rule_id
-        empty = finding.end_line < finding.line or (finding.end_line == finding.line and finding.end_column <= finding.column)
+        empty = finding.end_line < finding.line or (
+            finding.end_line == finding.line and finding.end_column <= finding.column
+        )
         lines.append(
             command(
                 COMMANDS[finding.severity],

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 
 from mllint_sec import __version__
 from mllint_sec.core.flow_step import FlowStep
 from mllint_sec.core.severity import Severity
 from mllint_sec.engine.runner import RunResult
+from mllint_sec.report import configuration
 from mllint_sec.report.formats import Format, RenderOptions
 
 SCHEMA_VERSION = 1
 
 
 LFS_REASON = "Git LFS pointer: the artifact's content is not checked out"
+SUBMODULE_REASON = "git submodule: its files are not scanned; scan its checkout on its own"
+# A file name that is not valid UTF-8 holds its undecodable bytes as lone surrogates
+# (os.fsdecode), which no UTF-8 output can carry.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def render(result: RunResult, options: RenderOptions = RenderOptions()) -> str:  # noqa: B008 - frozen
@@ -53,12 +59,22 @@ def render(result: RunResult, options: RenderOptions = RenderOptions()) -> str: 
             "failing": len(result.failing()),
         },
         "problems": list(result.problems),
-        "not_scanned": [{"path": path, "reason": LFS_REASON} for path in result.not_scanned],
+        "not_scanned": [{"path": path, "reason": LFS_REASON} for path in result.not_scanned]
+        + [{"path": path, "reason": SUBMODULE_REASON} for path in result.submodules],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if result.configuration is not None:
+        document["configuration"] = configuration.record(result.configuration, result.scan_root)
+    return json_text(document)
 
 
-def _step(step: FlowStep) -> dict:
+def json_text(document: object) -> str:
+    """JSON text, non-ASCII kept readable; a lone surrogate is written as its `\\udcXX` escape, so a
+    file name's undecodable byte survives: `os.fsencode(json.loads(text)["path"])` gives the name's bytes."""
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text) + "\n"
+
+
+def _step(step: FlowStep) -> dict[str, object]:
     """A flow step; `path` only for a step in another file than the finding's."""
     located = {"line": step.line, "column": step.column, "end_line": step.end_line, "end_column": step.end_column,
                "message": step.message}

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import array
 import gzip
-import json
+import os
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import attr
@@ -41,7 +42,9 @@ from mllint_sec.core.engine_rules import PARSE_ERROR
 from mllint_sec.core.finding import Finding
 from mllint_sec.engine.git import GitError, run_git, top_level
 from mllint_sec.engine.runner import RunResult
+from mllint_sec.report import configuration
 from mllint_sec.report.formats import Format, RenderOptions
+from mllint_sec.report.json_report import json_text
 from mllint_sec.report.rule_docs import render_docs
 from mllint_sec.report.source_lines import SourceFiles
 
@@ -76,11 +79,11 @@ _KEEP_EMPTY = {(om.Run, "results"), (om.ToolComponent, "rules"), (om.Result, "su
 _ALWAYS_WRITTEN = {"level"}
 
 
-def to_sarif_dict(obj):
+def to_sarif_dict(obj: Any) -> object:
     """sarif-om object (or dict/list/scalar holding them) -> JSON-ready value with exact SARIF names."""
     if attr.has(type(obj)):
         cls = type(obj)
-        out = {}
+        out: dict[str, object] = {}
         if cls is om.SarifLog:  # `$schema` and `version` first, as every SARIF reader expects to see them
             out["$schema"] = obj.schema_uri or SCHEMA_URI
             out["version"] = obj.version or SARIF_VERSION
@@ -112,21 +115,22 @@ def to_sarif_dict(obj):
     return obj
 
 
-def _is_default(field, value) -> bool:
+def _is_default(field: Any, value: object) -> bool:
+    """`field`: an attrs field of a sarif-om class (sarif-om has no type hints)."""
     default = field.default
     if default is attr.NOTHING:
         return False
-    if isinstance(default, attr.Factory):  # type: ignore[arg-type]
+    if isinstance(default, attr.Factory):  # type: ignore[arg-type]  # attrs' stubs type Factory as a function
         default = default.factory()
     return type(value) is type(default) and value == default
 
 
-def _empty(value) -> bool:
+def _empty(value: object) -> bool:
     return isinstance(value, (dict, list, str)) and len(value) == 0
 
 
 def dumps(log: om.SarifLog) -> str:
-    return json.dumps(to_sarif_dict(log), indent=2, ensure_ascii=False) + "\n"
+    return json_text(to_sarif_dict(log))
 
 
 # --- GitHub's primaryLocationLineHash -------------------------------------------------
@@ -154,14 +158,12 @@ def line_hashes(text: str) -> list[str]:
     kept: list[int] = []
     starts: list[int] = []
     line_start, prev_cr = True, False
-    for current in (*units, _EOF):
-        if current == _SPACE or current == _TAB or (prev_cr and current == _LF):
+    for unit in (*units, _EOF):
+        if unit in (_SPACE, _TAB) or (prev_cr and unit == _LF):
             prev_cr = False
             continue
-        if current == _CR:
-            current, prev_cr = _LF, True
-        else:
-            prev_cr = False
+        current = _LF if unit == _CR else unit  # a CR ends a line as a LF does
+        prev_cr = unit == _CR
         if line_start:
             line_start = False
             starts.append(len(kept))
@@ -251,7 +253,8 @@ class _Sources(SourceFiles):
         relative = self.repository_relative(finding_path)
         if relative is None:  # outside the repository: an absolute file URI is all we can say
             return om.ArtifactLocation(uri=self.absolute(finding_path).as_uri())
-        return om.ArtifactLocation(uri=quote(relative, safe="/"), uri_base_id=SRCROOT)
+        # The name's bytes, percent-encoded: a name that is not UTF-8 keeps its exact bytes (RFC 3986).
+        return om.ArtifactLocation(uri=quote(os.fsencode(relative), safe="/"), uri_base_id=SRCROOT)
 
     def line_hash(self, finding_path: str, line: int) -> str | None:
         text = self.text(finding_path)
@@ -310,7 +313,7 @@ def help_uri(rule: Rule) -> str:
 def reporting_descriptor(rule: Rule, catalogue: Catalogue) -> om.ReportingDescriptor:
     docs = render_docs(rule, catalogue)
     rule_level = level(rule.severity)
-    properties: dict = {"tags": rule_tags(rule), "precision": rule.precision}
+    properties: dict[str, object] = {"tags": rule_tags(rule), "precision": rule.precision}
     if is_security_rule(rule):
         properties["security-severity"] = SECURITY_SEVERITY[rule.severity]
     else:
@@ -356,7 +359,9 @@ def _region(finding: Finding, sources: _Sources) -> tuple[om.Region, om.Region |
     context_text = "\n".join(line.rstrip() for line in covered)
     context = None
     if context_text.strip() and len(context_text) <= MAX_SNIPPET:
-        context = om.Region(start_line=finding.line, end_line=region.end_line, snippet=om.ArtifactContent(text=context_text))
+        context = om.Region(
+            start_line=finding.line, end_line=region.end_line, snippet=om.ArtifactContent(text=context_text)
+        )
     return region, context
 
 
@@ -370,7 +375,10 @@ def _location(finding: Finding, sources: _Sources) -> om.Location:
 
 
 def _result(finding: Finding, rule_index: int, sources: _Sources, include_suppressed: bool) -> om.Result:
-    fingerprints = {FINGERPRINT_KEY: finding.fingerprint or None, LINE_HASH_KEY: sources.line_hash(finding.path, finding.line)}
+    fingerprints = {
+        FINGERPRINT_KEY: finding.fingerprint or None,
+        LINE_HASH_KEY: sources.line_hash(finding.path, finding.line),
+    }
     suppressions = None
     if include_suppressed:
         suppressions = []
@@ -420,7 +428,9 @@ def _keep_most_severe(findings: list[Finding], limit: int) -> tuple[list[Finding
     return [findings[i] for i in kept], len(findings) - limit
 
 
-def _notification(text: str, level_: str, location: om.Location | None = None, rule=None) -> om.Notification:
+def _notification(
+    text: str, level_: str, location: om.Location | None = None, rule: om.ReportingDescriptorReference | None = None
+) -> om.Notification:
     return om.Notification(
         message=om.Message(text=text),
         level=level_,
@@ -452,21 +462,26 @@ def build_log(
     kept, dropped = _keep_most_severe(reported, max_results)
     results = [_result(f, index[f.rule_id], sources, include_suppressed) for f in kept]
 
-    notifications = []
-    for finding in result.findings:
-        if finding.rule_id == PARSE_ERROR and not finding.suppressed:
-            notifications.append(
-                _notification(
-                    f"{sources.display(finding.path)}: not analysed: {finding.message}",
-                    "warning",
-                    _location(finding, sources),
-                    om.ReportingDescriptorReference(id=PARSE_ERROR, index=index.get(PARSE_ERROR)),
-                )
-            )
+    notifications = [
+        _notification(
+            f"{sources.display(finding.path)}: not analysed: {finding.message}",
+            "warning",
+            _location(finding, sources),
+            om.ReportingDescriptorReference(id=PARSE_ERROR, index=index.get(PARSE_ERROR)),
+        )
+        for finding in result.findings
+        if finding.rule_id == PARSE_ERROR and not finding.suppressed
+    ]
     notifications += [_notification(problem, "warning") for problem in result.problems]
     notifications += [
-        _notification(f"{sources.display(path)}: not scanned: Git LFS pointer, the artifact's content is not checked out", "note")
+        _notification(
+            f"{sources.display(path)}: not scanned: Git LFS pointer, the artifact's content is not checked out", "note"
+        )
         for path in result.not_scanned
+    ]
+    notifications += [
+        _notification(f"{sources.display(path)}: not scanned: git submodule, scan its checkout on its own", "note")
+        for path in result.submodules
     ]
     if len(notifications) > MAX_NOTIFICATIONS:
         extra = len(notifications) - MAX_NOTIFICATIONS
@@ -495,8 +510,16 @@ def build_log(
         results=results,
         column_kind="unicodeCodePoints",
         original_uri_base_ids={SRCROOT: om.ArtifactLocation(uri=repository.root.as_uri() + "/")},
-        invocations=[om.Invocation(execution_successful=True, tool_execution_notifications=notifications)],
+        invocations=[om.Invocation(
+            execution_successful=True,
+            tool_execution_notifications=notifications,
+            tool_configuration_notifications=[
+                _notification(text, "note") for text in configuration.notifications(result.configuration, scan_root)
+            ],
+        )],
     )
+    if result.configuration is not None:
+        run.properties = {"configuration": configuration.record(result.configuration, scan_root)}
     if category is not None and category.strip("/ "):
         run.automation_details = om.RunAutomationDetails(id=category.strip().rstrip("/") + "/")
     if repository.in_git and repository.repository_uri:  # repositoryUri is required by the schema

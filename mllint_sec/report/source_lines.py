@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from mllint_sec.core.bounded_read import read_limited
+from mllint_sec.core.file_kinds import MAX_NOTEBOOK_BYTES, MAX_SOURCE_BYTES
+
 
 class SourceFiles:
     def __init__(self, scan_root: Path, repo_root: Path):
@@ -32,11 +35,11 @@ class SourceFiles:
     def text(self, finding_path: str) -> str | None:
         absolute = self.absolute(finding_path)
         if absolute not in self._text:
-            try:
-                # As Node's utf8 stream decoder in codeql-action: invalid bytes -> U+FFFD, BOM kept.
-                self._text[absolute] = absolute.read_bytes().decode("utf-8", errors="replace")
-            except OSError:
-                self._text[absolute] = None
+            # No larger than the scan reads as text: a larger file is an artifact or was reported too large to read.
+            limit = MAX_NOTEBOOK_BYTES if absolute.suffix == ".ipynb" else MAX_SOURCE_BYTES
+            data = read_limited(absolute, limit)
+            # As Node's utf8 stream decoder in codeql-action: invalid bytes -> U+FFFD, BOM kept.
+            self._text[absolute] = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else None
         return self._text[absolute]
 
     def lines(self, finding_path: str) -> list[str] | None:

@@ -6,6 +6,7 @@ from collections import Counter
 
 from mllint_sec.core.severity import Severity
 from mllint_sec.engine.runner import RunResult
+from mllint_sec.report.configuration import summary_clause
 from mllint_sec.report.escape import visible
 from mllint_sec.report.formats import Format, RenderOptions
 
@@ -23,10 +24,10 @@ def render(result: RunResult, options: RenderOptions = RenderOptions()) -> str: 
         out.append(f"{where}: {finding.rule_id} [{finding.severity}] {finding.message}{mark}")
         if finding.snippet:
             out.append(f"    {finding.snippet.strip()}")
-        for step in finding.flow:  # the path request data takes (INPUT rules)
-            out.append(f"    flow {step.path or finding.path}:{step.line}:{step.column}: {step.message}")
-    for problem in result.problems:
-        out.append(f"warning: {problem}")
+        out.extend(  # the path request data takes (INPUT rules)
+            f"    flow {step.path or finding.path}:{step.line}:{step.column}: {step.message}" for step in finding.flow
+        )
+    out.extend(f"warning: {problem}" for problem in result.problems)
     out.append(summary(result))
     return "\n".join(map(visible, out)) + "\n"  # scanned text (paths, lines, quoted code) cannot forge the report
 
@@ -38,6 +39,11 @@ def summary(result: RunResult) -> str:
     tail = f"; {suppressed} suppressed" if suppressed else ""
     if result.not_scanned:
         tail += f"; {len(result.not_scanned)} Git LFS pointer{'s' if len(result.not_scanned) != 1 else ''} not scanned"
+    if result.submodules:  # names from the scanned repository: shown, never obeyed, even on stderr
+        names = visible(", ".join(result.submodules))
+        tail += f"; {len(result.submodules)} submodule{'s' if len(result.submodules) != 1 else ''} not scanned: {names}"
+    # The configuration can come with the scanned code; what it turned off is never left unsaid.
+    tail += visible(summary_clause(result.configuration, result.scan_root))
     if not active:
         return f"No findings in {files}{tail}."
     counts = Counter(f.severity for f in active)

@@ -30,8 +30,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-_POETRY_CLAUSE = re.compile(r"\s*(\^|~=|~|===|==|!=|<=|>=|<|>|=)?\s*([^\s,]+)")
-_POETRY_WILDCARD = re.compile(r"(\.[xX*])+$")
+# Both linear on any constraint: a match starts only where a run of blanks starts, and the
+# blanks after an operator are a separate run (two adjacent `\s*` were cubic on blanks).
+_POETRY_CLAUSE = re.compile(r"(?<!\s)\s*(?:(\^|~=|~|===|==|!=|<=|>=|<|>|=)\s*)?([^\s,]+)")
+_POETRY_WILDCARD = re.compile(r"(?<!\.[xX*])(\.[xX*])+$")  # from the start of a run of `.x` only
 
 
 def _bumped(version: str, index: int) -> str:
@@ -85,10 +87,13 @@ class _PyprojectReader:
             if isinstance(item, dict) and path[0] == "dependency-groups":
                 continue
             if not isinstance(item, str):
-                self.problems.append(self._type_problem(path + (index,), "a requirement string"))
+                self.problems.append(self._type_problem((*path, index), "a requirement string"))
                 continue
-            found = parse_pep508(item, self.spans.where(path + (index,), item), group)
-            (self.dependencies if isinstance(found, Dependency) else self.problems).append(found)
+            found = parse_pep508(item, self.spans.where((*path, index), item), group)
+            if isinstance(found, Dependency):
+                self.dependencies.append(found)
+            else:
+                self.problems.append(found)
 
     def pep508_tables(self, tables: Any, path: TomlPath) -> None:
         """`[project.optional-dependencies]` and `[dependency-groups]`: arrays named by their group."""
@@ -96,7 +101,7 @@ class _PyprojectReader:
             self.problems.append(self._type_problem(path, "a table"))
             return
         for group, items in tables.items():
-            self.pep508_list(items, path + (group,), group)
+            self.pep508_list(items, (*path, group), group)
 
     def poetry_table(self, table: Any, path: TomlPath, group: str) -> None:
         if not isinstance(table, dict):
@@ -107,9 +112,9 @@ class _PyprojectReader:
                 continue
             if isinstance(spec, list):  # several constraints, each for its own markers
                 for index, entry in enumerate(spec):
-                    self._poetry_entry(name, entry, path + (name, index), group)
+                    self._poetry_entry(name, entry, (*path, name, index), group)
             else:
-                self._poetry_entry(name, spec, path + (name,), group)
+                self._poetry_entry(name, spec, (*path, name), group)
 
     def _poetry_entry(self, name: str, spec: Any, path: TomlPath, group: str) -> None:
         where = self.spans.where(path)

@@ -30,7 +30,9 @@ from mllint_sec.repo.manifests.manifest import (
 )
 
 # pip: a comment starts a line or follows whitespace, so `pkg @ https://host/x.whl#sha256=...` keeps its fragment.
-_COMMENT = re.compile(r"(^|\s+)#.*$")
+# pip's own `(^|\s+)#.*$` tries every start of a run of blanks and is quadratic on a long one; a `#`
+# with no non-blank before it is the same place (the blanks before it are stripped with it).
+_COMMENT = re.compile(r"(?<!\S)#")
 # pip strips a line and splits it on single spaces; the first token that starts with `-` begins its options.
 _OPTIONS = re.compile(r"(?:^\s*|(?<= ))(-)")
 _SHORT_OPTIONS = {"-r": "--requirement", "-c": "--constraint", "-e": "--editable", "-i": "--index-url",
@@ -68,15 +70,19 @@ def _logical_lines(text: str) -> Iterator[_LogicalLine]:
     """pip's line joining: a trailing backslash continues a line, unless the line is a comment."""
     pending: list[tuple[int, str]] = []
     for offset, line in _physical_lines(text):
-        if line.endswith("\\") and not _COMMENT.match(line):
+        if line.endswith("\\") and not _is_comment(line):
             pending.append((offset, line.rstrip("\\")))
             continue
-        if not (pending and _COMMENT.match(line)):  # a comment ends a continued line and adds nothing
+        if not (pending and _is_comment(line)):  # a comment ends a continued line and adds nothing
             pending.append((offset, line))
         yield _join(pending)
         pending = []
     if pending:
         yield _join(pending)
+
+
+def _is_comment(line: str) -> bool:
+    return line.lstrip().startswith("#")
 
 
 def _join(pieces: list[tuple[int, str]]) -> _LogicalLine:

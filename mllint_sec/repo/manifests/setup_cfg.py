@@ -58,8 +58,8 @@ def _cfg_requirements(value: str, placed: list[tuple[int, int, str]]) -> Iterato
         for part in text.split(";"):
             placed.append((index, column, part))
             column += len(part) + 1
-    for index, column, text in placed:
-        text = text.partition(" #")[0]  # setuptools drops ` #` comments
+    for index, column, line in placed:
+        text = line.partition(" #")[0]  # setuptools drops ` #` comments
         stripped = text.strip()
         if stripped and not stripped.startswith("#"):
             yield index, column + len(text) - len(text.lstrip()), stripped
@@ -76,11 +76,15 @@ def _setup_cfg_fields(parser: configparser.ConfigParser) -> Iterator[tuple[str, 
             yield "options.extras_require", option, option
 
 
+class _CaseKeepingParser(configparser.ConfigParser):
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr  # setuptools keeps the case of option names
+
+
 def parse_setup_cfg(text: str) -> Manifest:
     """setuptools' `[options] install_requires` and `[options.extras_require]`."""
     text = text.removeprefix("\ufeff")
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
-    parser.optionxform = str  # setuptools keeps the case of option names
+    parser = _CaseKeepingParser(interpolation=None, strict=False)
     lines = NEWLINE.split(text)
     problems: list[Problem] = []
     try:
@@ -102,5 +106,8 @@ def parse_setup_cfg(text: str) -> Manifest:
         for index, column, requirement in _cfg_requirements(value, placed):
             where = Where(index + 1, column + 1, column + 1 + len(requirement), requirement)
             found = parse_pep508(requirement, where, group)
-            (dependencies if isinstance(found, Dependency) else problems).append(found)
+            if isinstance(found, Dependency):
+                dependencies.append(found)
+            else:
+                problems.append(found)
     return build_manifest("setup.cfg", dependencies, problems, includes)

@@ -55,7 +55,9 @@ class TomlSpans:
         return self.lines.where(*self.locate(path), text)
 
     def _skip(self, newlines: bool) -> None:
-        self.i = (_TRIVIA if newlines else _BLANK).match(self.text, self.i).end()
+        skipped = (_TRIVIA if newlines else _BLANK).match(self.text, self.i)
+        assert skipped is not None  # both patterns match the empty string
+        self.i = skipped.end()
 
     def _at(self, *prefixes: str) -> bool:
         return self.text.startswith(prefixes, self.i)
@@ -137,7 +139,8 @@ class TomlSpans:
             return self._string()
         if self._at("["):
             for index in self._items("]"):
-                self.spans[path + (index,)] = self._value(path + (index,))
+                item = (*path, index)
+                self.spans[item] = self._value(item)
         elif self._at("{"):
             for _ in self._items("}"):
                 self._keyval(path)

@@ -29,7 +29,8 @@ def _near(version: Version, width: int) -> Iterator[Version]:
         yield from map(Version, (f"{release}{version.pre[0]}{version.pre[1] + 1}",
                                  f"{release}{version.pre[0]}{version.pre[1] + 1}.dev0"))
     if version.dev is not None:
-        yield Version(re.sub(r"\d+$", str(version.dev + 1), version.public))
+        # The last number, looked for only where a run of digits starts (linear on long ones).
+        yield Version(re.sub(r"(?<!\d)\d+$", str(version.dev + 1), version.public))
 
 
 def _candidates(specifiers: list[Specifier]) -> Iterator[Version]:
@@ -51,7 +52,7 @@ def _candidates(specifiers: list[Specifier]) -> Iterator[Version]:
             prefix = version.release[:-1]
         if prefix:
             epoch = f"{version.epoch}!" if version.epoch else ""
-            points.append(Version(epoch + ".".join(map(str, prefix[:-1] + (prefix[-1] + 1,))) + ".dev0"))
+            points.append(Version(epoch + ".".join(map(str, (*prefix[:-1], prefix[-1] + 1))) + ".dev0"))
     width = max(len(point.release) for point in points)
     for point in points:
         yield from _near(point, width)

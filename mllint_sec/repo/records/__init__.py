@@ -3,7 +3,7 @@
 A record names a file and, usually, its digest. One module per kind of record:
 
 - `gitattributes.py`: the `.gitattributes` patterns that route files through Git LFS
-  (matched by `wildmatch.py`); LFS pointer files themselves are `core.lfs_pointer`;
+  (matched by `core.wildmatch`); LFS pointer files themselves are `core.lfs_pointer`;
 - `dvc.py`: `.dvc` files, `dvc.lock`, and the outputs `dvc.yaml` stages declare;
 - `checksums.py`: checksum manifests and single-file sidecars;
 - `model_card.py`: the YAML front matter of Hugging Face model cards (`README.md`).

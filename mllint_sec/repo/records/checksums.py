@@ -125,10 +125,9 @@ def checksum_manifest(display: str, text: str) -> Records:
     problems: list[Problem] = []
     for number, line in enumerate(text.removeprefix("\ufeff").split("\n"), 1):
         entry = _manifest_line(line.removesuffix("\r"), display, number)
-        if isinstance(entry, _ManifestLine):
-            entry = _manifest_output(entry, named, subject, display, number)
-        if isinstance(entry, Output):
-            outputs.append(entry)
-        elif isinstance(entry, Problem):
-            problems.append(entry)
+        found = _manifest_output(entry, named, subject, display, number) if isinstance(entry, _ManifestLine) else entry
+        if isinstance(found, Output):
+            outputs.append(found)
+        elif isinstance(found, Problem):
+            problems.append(found)
     return Records(tuple(outputs), tuple(problems))

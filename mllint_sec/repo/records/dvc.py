@@ -17,6 +17,7 @@ from mllint_sec.repo.records.record import (
     Output,
     Problem,
     Records,
+    Span,
     repository_path,
 )
 from mllint_sec.repo.records.yaml_lines import (
@@ -38,7 +39,11 @@ class DeclaredOut:
     cache: bool
     persist: bool
     wdir: str  # the stage's `wdir` as written, "" when absent (see `dvc_lock`)
-    line: int
+    span: Span  # the path as written: the list item, or the key of `- path: {options}`
+
+    @property
+    def line(self) -> int:
+        return self.span.line
 
     @property
     def templated(self) -> bool:
@@ -76,22 +81,22 @@ def _stage_directory(directory: str, wdir: Any, source: str, line: int, problems
     return resolved
 
 
-def _recorded_output(entry: Any, line: int, directory: str, source: str, problems: list[Problem]) -> Output | None:
+def _recorded_output(entry: Any, item: Span, directory: str, source: str, problems: list[Problem]) -> Output | None:
     if not isinstance(entry, YamlMap) or not isinstance(entry.get("path"), str):
-        problems.append(Problem(source, line, "an output entry without a `path`"))
+        problems.append(Problem(source, item.line, "an output entry without a `path`"))
         return None
-    line = entry.key_lines["path"]
+    span = entry.key_spans["path"]
     path = repository_path(directory, entry["path"])
     if not path:
-        problems.append(Problem(source, line, f"output `{entry['path']}` is not a path inside the repository"))
+        problems.append(Problem(source, span.line, f"output `{entry['path']}` is not a path inside the repository"))
         return None
     digest, algorithm, is_dir = _dvc_hash(entry, source, problems)
-    return Output(path, digest, algorithm, is_dir, source, line)
+    return Output(path, digest, algorithm, is_dir, source, span.line, span)
 
 
-def _import(entry: Any, line: int, source: str, problems: list[Problem]) -> Import | None:
+def _import(entry: Any, item: Span, source: str, problems: list[Problem]) -> Import | None:
     if not isinstance(entry, YamlMap) or not isinstance(entry.get("path"), str):
-        problems.append(Problem(source, line, "a dependency entry without a `path`"))
+        problems.append(Problem(source, item.line, "a dependency entry without a `path`"))
         return None
     line = entry.key_lines["path"]
     digest, algorithm, _ = _dvc_hash(entry, source, problems)
@@ -128,10 +133,10 @@ def dvc_file(display: str, text: str) -> Records:
                                  root.key_lines.get("wdir", 1), problems)
     if directory is None:
         return _records((), problems)
-    outputs = [_recorded_output(entry, line, directory, display, problems)
-               for entry, line in items_at(root, "outs", display, problems)]
+    outputs = [_recorded_output(entry, item, directory, display, problems)
+               for entry, item in items_at(root, "outs", display, problems)]
     deps = items_at(root, "deps", display, problems) if "cmd" not in root else []
-    return _records(outputs, problems, [_import(entry, line, display, problems) for entry, line in deps])
+    return _records(outputs, problems, [_import(entry, item, display, problems) for entry, item in deps])
 
 
 def _lock_stages(root: YamlMap, source: str, problems: list[Problem]) -> YamlMap:
@@ -162,8 +167,8 @@ def dvc_lock(display: str, text: str, wdirs: Mapping[str, str] | None = None) ->
         wdir = wdirs.get(str(name), wdirs.get(str(name).partition("@")[0])) or None
         directory = _stage_directory(posixpath.dirname(display), wdir, display, line, problems)
         if directory is not None:
-            outputs += [_recorded_output(entry, entry_line, directory, display, problems)
-                        for entry, entry_line in items_at(stage, "outs", display, problems)]
+            outputs += [_recorded_output(entry, item, directory, display, problems)
+                        for entry, item in items_at(stage, "outs", display, problems)]
     return _records(outputs, problems)
 
 
@@ -174,21 +179,24 @@ def _stage_body(name: Any, stage: Any, line: int, source: str, problems: list[Pr
         return None
     if "foreach" not in stage:
         return stage
-    if not isinstance(stage.get("do"), YamlMap):
+    body = stage.get("do")
+    if not isinstance(body, YamlMap):
         problems.append(Problem(source, line, f"foreach stage `{name}` has no `do` mapping"))
         return None
-    return stage["do"]
+    return body
 
 
-def _declared_entry(entry: Any, line: int, source: str, problems: list[Problem]) -> tuple[str, Mapping, int] | None:
-    """(path, options, line) of `- path` or `- path: {cache: false, ...}`."""
+def _declared_entry(
+    entry: Any, item: Span, source: str, problems: list[Problem]
+) -> tuple[str, Mapping[Any, Any], Span] | None:
+    """(path, options, where the path is written) of `- path` or `- path: {cache: false, ...}`."""
     if isinstance(entry, str):
-        return entry, {}, line
+        return entry, {}, item
     if isinstance(entry, YamlMap) and len(entry) == 1:
         [(path, options)] = entry.items()
         if isinstance(path, str) and (options is None or isinstance(options, YamlMap)):
-            return path, options or {}, entry.key_lines[path]
-    problems.append(Problem(source, line, "an output must be a path, or a mapping of one path to its options"))
+            return path, options or {}, entry.key_spans[path]
+    problems.append(Problem(source, item.line, "an output must be a path, or a mapping of one path to its options"))
     return None
 
 
@@ -212,14 +220,15 @@ def dvc_yaml_outs(display: str, text: str) -> tuple[list[DeclaredOut], list[Prob
         if directory is None:
             continue
         for kind in ("outs", "metrics", "plots"):
-            for entry, entry_line in items_at(body, kind, display, problems):
-                found = _declared_entry(entry, entry_line, display, problems)
+            for entry, item in items_at(body, kind, display, problems):
+                found = _declared_entry(entry, item, display, problems)
                 if found is None:
                     continue
                 written, options, where = found
                 path = repository_path(directory, written)
                 if not path:
-                    problems.append(Problem(display, where, f"output `{written}` is not a path inside the repository"))
+                    problems.append(Problem(display, where.line,
+                                            f"output `{written}` is not a path inside the repository"))
                     continue
                 declared.append(DeclaredOut(str(name), path, kind, options.get("cache") is not False,
                                             options.get("persist") is True, wdir or "", where))

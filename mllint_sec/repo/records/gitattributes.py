@@ -1,7 +1,8 @@
 """.gitattributes: which paths git routes through Git LFS (gitattributes(5); git's attr.c and dir.c).
 
 Only the `filter` attribute is read. Patterns are matched as git matches them
-(wildmatch.py); a deeper file's lines take precedence over a shallower one's.
+(`core.wildmatch`, without backtracking: the patterns are the scanned repository's); a deeper
+file's lines take precedence over a shallower one's.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from mllint_sec.core.wildmatch import Wildmatch, wildmatch
 from mllint_sec.repo.records.record import Problem, utf8_length
-from mllint_sec.repo.records.wildmatch import wildmatch
 
 _ATTR_BLANK = " \t\r\n"
 _ATTR_TOKEN = re.compile(r"[^ \t\r\n]+")
@@ -34,7 +35,7 @@ class LfsRule:
     line: int
     base: str  # the directory of that file, "" at the root
     basename_only: bool  # no slash: matches a file's name at any depth below `base`
-    regex: re.Pattern[str] | None = field(repr=False)  # None: can never match (as wildmatch aborts)
+    matcher: Wildmatch | None = field(repr=False)  # None: can never match (as wildmatch aborts)
 
     def matches(self, path: str) -> bool:
         if self.base:
@@ -42,7 +43,7 @@ class LfsRule:
                 return False
             path = path[len(self.base) + 1:]
         subject = path.rpartition("/")[2] if self.basename_only else path
-        return self.regex is not None and self.regex.fullmatch(subject) is not None
+        return self.matcher is not None and self.matcher.matches(subject)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,9 @@ def _pattern_and_states(line: str) -> tuple[str, list[str]]:
     if quoted is not None:
         pattern, rest = quoted
     else:  # git too reads a malformed quoted pattern as a plain one
-        pattern = _ATTR_TOKEN.match(line)[0]
+        token = _ATTR_TOKEN.match(line)
+        assert token is not None  # the caller strips leading blanks and skips blank lines
+        pattern = token[0]
         rest = line[len(pattern):]
     return pattern, _ATTR_TOKEN.findall(rest)
 

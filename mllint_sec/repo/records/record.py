@@ -24,6 +24,16 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Span:
+    """Where a record writes something: 1-based lines and columns (code points), the end one past it."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
 class Output:
     """A file or directory a record vouches for."""
 
@@ -33,6 +43,7 @@ class Output:
     is_dir: bool  # a DVC directory: the digest is that of its file listing
     source: str  # display path of the record file
     line: int  # of the record's `path:` key (DVC) or line (manifests)
+    span: Span | None = None  # DVC: the `path: ...` entry, which findings about the output point at
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from mllint_sec.repo.records.record import Problem, utf8_length
+from mllint_sec.repo.records.record import Problem, Span, utf8_length
 
 # Both are PyYAML's safe loader; the C one is libyaml's, present when PyYAML was built with it.
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -29,24 +29,25 @@ _TOO_DEEP = "YAML nested too deeply to read"
 _LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"  # libyaml's own limit, at 1000 levels
 
 
-class YamlMap(dict):
-    """A YAML mapping that also knows the line of each key."""
+class YamlMap(dict[Any, Any]):
+    """A YAML mapping that also knows the line of each key, and the span of each `key: value`."""
 
-    __slots__ = ("key_lines",)
+    __slots__ = ("key_lines", "key_spans")
 
     def __init__(self) -> None:
         super().__init__()
         self.key_lines: dict[Any, int] = {}
+        self.key_spans: dict[Any, Span] = {}
 
 
-class _Seq(list):
-    """A YAML sequence that also knows the line of each item."""
+class _Seq(list[Any]):
+    """A YAML sequence that also knows the span of each item."""
 
-    __slots__ = ("item_lines",)
+    __slots__ = ("item_spans",)
 
-    def __init__(self, items: list, item_lines: list[int]) -> None:
+    def __init__(self, items: list[Any], item_spans: list[Span]) -> None:
         super().__init__(items)
-        self.item_lines = item_lines
+        self.item_spans = item_spans
 
 
 class _Stop(Exception):
@@ -71,6 +72,18 @@ class _Reader:
     def line(self, node: yaml.Node) -> int:
         return node.start_mark.line + self.first_line
 
+    def span(self, node: yaml.Node, through: yaml.Node | None = None) -> Span:
+        """From the start of `node` to the end of the scalar `through` (default: `node`).
+
+        A collection ends where the next token starts, often lines later, and an empty value
+        (`path:`) where the next token is found; so without a written scalar to end at, the
+        span ends at `node`'s end when it is one, else at its start.
+        """
+        written = [n for n in (through, node)
+                   if isinstance(n, yaml.ScalarNode) and n.end_mark.index > n.start_mark.index]
+        start, end = node.start_mark, written[0].end_mark if written else node.start_mark
+        return Span(start.line + self.first_line, start.column + 1, end.line + self.first_line, end.column + 1)
+
     def value(self, node: yaml.Node, depth: int = 0) -> Any:
         if depth > _MAX_DEPTH:
             raise _Stop(self.line(node), f"YAML nested deeper than {_MAX_DEPTH} levels is not read", refused=True)
@@ -78,7 +91,7 @@ class _Reader:
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, depth)
         if isinstance(node, yaml.SequenceNode):
-            return _Seq([self.value(item, depth + 1) for item in node.value], [self.line(item) for item in node.value])
+            return _Seq([self.value(item, depth + 1) for item in node.value], [self.span(item) for item in node.value])
         return self._scalar(node)
 
     def _count(self, node: yaml.Node) -> None:
@@ -109,12 +122,14 @@ class _Reader:
                 key = self._scalar(key_node)
                 result[key] = self.value(value_node, depth + 1)
                 result.key_lines[key] = self.line(key_node)
+                result.key_spans[key] = self.span(key_node, value_node)
         # `<<: [*a, *b]`: the mapping's own keys win, then the first merged mapping with the key.
         for source in merged:
             for key, value in source.items():
                 if key not in result:
                     result[key] = value
                     result.key_lines[key] = source.key_lines[key]
+                    result.key_spans[key] = source.key_spans[key]
         return result
 
     def _merge_sources(self, node: yaml.Node, depth: int) -> list[YamlMap]:
@@ -125,11 +140,23 @@ class _Reader:
         return sources
 
 
+def split_lines(text: str) -> list[str]:
+    """`text` split where YAML breaks lines, so that line N of a mark or a Problem is item N - 1."""
+    return _YAML_BREAK.split(text)
+
+
+def _last_line(text: str) -> int:
+    """The 0-based index of the text's last line; a final line break ends that line, it opens none."""
+    lines = split_lines(text)
+    return len(lines) - 2 if len(lines) > 1 and not lines[-1] else len(lines) - 1
+
+
 def _yaml_problem(error: Exception, source: str, text: str, first_line: int) -> Problem:
     """The Problem for an error of the YAML loader."""
     if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
-        line = first_line + (mark.line if mark else 0)
+        # libyaml puts the end of a stream without a final line break on the line after the last.
+        line = first_line + min(mark.line if mark else 0, _last_line(text))
         if error.problem == _LIBYAML_TOO_DEEP:  # said as the pure-Python loader's RecursionError is
             return Problem(source, line, _TOO_DEEP, refused=True)
         return Problem(source, line, f"malformed YAML: {error.problem or error.context}")
@@ -181,11 +208,11 @@ def mapping_at(mapping: YamlMap, key: str, source: str, problems: list[Problem])
     return YamlMap()
 
 
-def items_at(mapping: YamlMap, key: str, source: str, problems: list[Problem]) -> list[tuple[Any, int]]:
-    """The items of the sequence at `key`, each with its line."""
+def items_at(mapping: YamlMap, key: str, source: str, problems: list[Problem]) -> list[tuple[Any, Span]]:
+    """The items of the sequence at `key`, each with its span."""
     value = mapping.get(key)
     if isinstance(value, _Seq):
-        return list(zip(value, value.item_lines))
+        return list(zip(value, value.item_spans, strict=True))
     if value is not None:
         problems.append(Problem(source, mapping.key_lines[key], f"`{key}` is not a list"))
     return []
