@@ -15,7 +15,7 @@ import sarif_om as om
 from mllint_sec import __version__
 from mllint_sec.catalogue.loading import load_catalogue
 from mllint_sec.engine.runner import Options, run
-from mllint_sec.report import sarif
+from mllint_sec.report import line_hashes, repository_facts, sarif, sarif_serialization
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "fixtures" / "demo-ml-repo"
@@ -141,14 +141,14 @@ CODEQL_VECTORS += [
 
 @pytest.mark.parametrize(("text", "expected"), CODEQL_VECTORS)
 def test_line_hashes_match_codeql_action_vectors(text, expected):
-    assert sarif.line_hashes(text) == expected
+    assert line_hashes.line_hashes(text) == expected
 
 
 def test_line_hash_counts_utf16_code_units_and_ignores_indentation():
     # An astral character is two UTF-16 code units in codeql-action's loop.
-    astral = sarif.line_hashes("x = '\U0001F600'\n")
-    assert astral != sarif.line_hashes("x = '\u00e9'\n")
-    assert sarif.line_hashes("    a = 1\n")[0] == sarif.line_hashes("a=1\n")[0]
+    astral = line_hashes.line_hashes("x = '\U0001F600'\n")
+    assert astral != line_hashes.line_hashes("x = '\u00e9'\n")
+    assert line_hashes.line_hashes("    a = 1\n")[0] == line_hashes.line_hashes("a=1\n")[0]
 
 
 # --- the serializer ------------------------------------------------------------------
@@ -169,7 +169,7 @@ def test_serializer_names_levels_nulls_and_suppression_status():
         schema_uri=sarif.SCHEMA_URI,
         runs=[om.Run(tool=om.Tool(driver=om.ToolComponent(name="t", rules=[])), results=[result])],
     )
-    doc = sarif.to_sarif_dict(log)
+    doc = sarif_serialization.to_sarif_dict(log)
     assert list(doc)[:2] == ["$schema", "version"]
     out = doc["runs"][0]["results"][0]
     assert out == {
@@ -182,8 +182,8 @@ def test_serializer_names_levels_nulls_and_suppression_status():
     }
     assert "kind" not in out and "rank" not in out  # generated defaults dropped
     assert doc["runs"][0]["results"] and doc["runs"][0]["tool"]["driver"]["rules"] == []
-    assert "null" not in sarif.dumps(log)
-    empty = sarif.to_sarif_dict(om.Run(tool=om.Tool(driver=om.ToolComponent(name="t")), results=[]))
+    assert "null" not in sarif_serialization.dumps(log)
+    empty = sarif_serialization.to_sarif_dict(om.Run(tool=om.Tool(driver=om.ToolComponent(name="t")), results=[]))
     assert empty["results"] == []
     assert "language" not in empty and "newlineSequences" not in empty
 
@@ -365,7 +365,7 @@ def test_line_hash_is_the_one_of_the_flagged_line(cli, tmp_path, write):
     text = "import torch\nx = 1\nstate = torch.load('a')\n"
     write(tmp_path, {"m.py": text})
     [result] = results_of(sarif_of(cli, tmp_path))
-    assert result["partialFingerprints"]["primaryLocationLineHash"] == sarif.line_hashes(text)[2]
+    assert result["partialFingerprints"]["primaryLocationLineHash"] == line_hashes.line_hashes(text)[2]
     region = result["locations"][0]["physicalLocation"]["region"]
     assert region["snippet"]["text"] == "torch.load('a')"
     assert result["locations"][0]["physicalLocation"]["contextRegion"]["snippet"]["text"] == "state = torch.load('a')"
@@ -375,7 +375,7 @@ def test_too_many_results_keeps_the_most_severe_and_says_so(tmp_path, write):
     write(tmp_path, {"m.py": "import torch, yaml\nyaml.load(s)\ntorch.load(p)\nyaml.load(t)\n", "bad.py": BROKEN})
     result = run(Options(paths=[tmp_path]))
     assert len(result.active) >= 3
-    doc = sarif.to_sarif_dict(sarif.build_log(result, max_results=2))
+    doc = sarif_serialization.to_sarif_dict(sarif.build_log(result, max_results=2))
     kept = results_of(doc)
     assert len(kept) == 2
     assert all(r["level"] == "error" for r in kept)
@@ -406,7 +406,7 @@ def test_tags_are_capped_at_ten():
     ],
 )
 def test_remote_urls_lose_credentials(url, expected):
-    assert sarif.clean_remote_url(url) == expected
+    assert repository_facts.clean_remote_url(url) == expected
 
 
 def test_output_file_and_sarif_tools_reads_it(cli, tmp_path):

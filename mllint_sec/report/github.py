@@ -10,7 +10,7 @@ from __future__ import annotations
 from mllint_sec.engine.runner import RunResult
 from mllint_sec.report.escape import visible
 from mllint_sec.report.formats import Format, RenderOptions
-from mllint_sec.report.sarif import locate_repository
+from mllint_sec.report.repository_facts import locate_repository
 from mllint_sec.report.source_lines import SourceFiles
 
 COMMANDS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice", "note": "notice"}

@@ -23,33 +23,27 @@ through the REST API de-duplicate alerts as upload-sarif uploads do.
 
 from __future__ import annotations
 
-import array
 import gzip
 import os
 import re
-import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
-import attr
 import sarif_om as om
 
 from mllint_sec import __version__
 from mllint_sec.catalogue.model import Catalogue, Rule
 from mllint_sec.core.engine_rules import PARSE_ERROR
 from mllint_sec.core.finding import Finding
-from mllint_sec.engine.git import GitError, run_git, top_level
 from mllint_sec.engine.runner import RunResult
 from mllint_sec.report import configuration
 from mllint_sec.report.formats import Format, RenderOptions
-from mllint_sec.report.json_report import json_text
+from mllint_sec.report.line_hashes import line_hashes
+from mllint_sec.report.repository_facts import locate_repository
 from mllint_sec.report.rule_docs import render_docs
+from mllint_sec.report.sarif_serialization import SARIF_VERSION, SCHEMA_URI, dumps
 from mllint_sec.report.source_lines import SourceFiles
 
-SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-SARIF_VERSION = "2.1.0"
 TOOL_NAME = "mllint-sec"
 INFORMATION_URI = "https://github.com/mllint-sec/mllint-sec"
 SRCROOT = "%SRCROOT%"
@@ -70,176 +64,6 @@ LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "not
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "note": "1.0"}
 PROBLEM_SEVERITY = {"error": "error", "warning": "warning", "note": "recommendation"}
 NON_SECURITY_FAMILIES = frozenset({"engine"})
-
-
-# --- the serializer ------------------------------------------------------------------
-
-_RENAMED = {(om.Suppression, "state"): "status"}  # sarif-om rtm.4 name -> final 2.1.0 name
-_KEEP_EMPTY = {(om.Run, "results"), (om.ToolComponent, "rules"), (om.Result, "suppressions")}
-_ALWAYS_WRITTEN = {"level"}
-
-
-def to_sarif_dict(obj: Any) -> object:
-    """sarif-om object (or dict/list/scalar holding them) -> JSON-ready value with exact SARIF names."""
-    if attr.has(type(obj)):
-        cls = type(obj)
-        out: dict[str, object] = {}
-        if cls is om.SarifLog:  # `$schema` and `version` first, as every SARIF reader expects to see them
-            out["$schema"] = obj.schema_uri or SCHEMA_URI
-            out["version"] = obj.version or SARIF_VERSION
-        for field in attr.fields(cls):
-            name = _RENAMED.get((cls, field.name)) or field.metadata.get("schema_property_name", field.name)
-            if name in out:
-                continue
-            value = getattr(obj, field.name)
-            if value is None:
-                continue
-            if field.name not in _ALWAYS_WRITTEN and _is_default(field, value):
-                continue
-            converted = to_sarif_dict(value)
-            if _empty(converted) and (cls, field.name) not in _KEEP_EMPTY:
-                continue
-            out[name] = converted
-        return out
-    if isinstance(obj, dict):
-        out = {}
-        for key, value in obj.items():
-            if value is None:
-                continue
-            converted = to_sarif_dict(value)
-            if not _empty(converted):
-                out[str(key)] = converted
-        return out
-    if isinstance(obj, (list, tuple)):
-        return [to_sarif_dict(item) for item in obj if item is not None]
-    return obj
-
-
-def _is_default(field: Any, value: object) -> bool:
-    """`field`: an attrs field of a sarif-om class (sarif-om has no type hints)."""
-    default = field.default
-    if default is attr.NOTHING:
-        return False
-    if isinstance(default, attr.Factory):  # type: ignore[arg-type]  # attrs' stubs type Factory as a function
-        default = default.factory()
-    return type(value) is type(default) and value == default
-
-
-def _empty(value: object) -> bool:
-    return isinstance(value, (dict, list, str)) and len(value) == 0
-
-
-def dumps(log: om.SarifLog) -> str:
-    return json_text(to_sarif_dict(log))
-
-
-# --- GitHub's primaryLocationLineHash -------------------------------------------------
-
-_MASK = (1 << 64) - 1
-_BLOCK = 100
-_BASE = 37
-_FIRST_MOD = pow(_BASE, _BLOCK, 1 << 64)
-_EOF = 65535
-_SPACE, _TAB, _LF, _CR = 32, 9, 10, 13
-
-
-def line_hashes(text: str) -> list[str]:
-    """`primaryLocationLineHash` of every line (index 0 = line 1), as codeql-action computes it.
-
-    Port of github/codeql-action src/fingerprints.ts `hash`: over UTF-16 code
-    units, spaces and tabs are dropped and CR / CRLF become LF; each line hashes
-    the 100 kept characters starting at its first one (then an EOF marker 65535
-    and zeros) with a base-37 polynomial modulo 2**64; the value is written in
-    unpadded lower-case hex, followed by ":n", n counting equal hashes so far.
-    """
-    units = array.array("H", text.encode("utf-16-le"))
-    if sys.byteorder == "big":  # pragma: no cover
-        units.byteswap()
-    kept: list[int] = []
-    starts: list[int] = []
-    line_start, prev_cr = True, False
-    for unit in (*units, _EOF):
-        if unit in (_SPACE, _TAB) or (prev_cr and unit == _LF):
-            prev_cr = False
-            continue
-        current = _LF if unit == _CR else unit  # a CR ends a line as a LF does
-        prev_cr = unit == _CR
-        if line_start:
-            line_start = False
-            starts.append(len(kept))
-        if current == _LF:
-            line_start = True
-        kept.append(current)
-    kept.extend([0] * _BLOCK)
-    prefix = [0] * (len(kept) + 1)
-    h = 0
-    for i, current in enumerate(kept):
-        h = (h * _BASE + current) & _MASK
-        prefix[i + 1] = h
-    counts: dict[str, int] = {}
-    hashes = []
-    for start in starts:
-        value = format((prefix[start + _BLOCK] - prefix[start] * _FIRST_MOD) & _MASK, "x")
-        counts[value] = counts.get(value, 0) + 1
-        hashes.append(f"{value}:{counts[value]}")
-    return hashes
-
-
-# --- where the findings live ----------------------------------------------------------
-
-
-@dataclass
-class Repository:
-    root: Path  # what %SRCROOT% means: the git top level, else the scan root
-    in_git: bool
-    repository_uri: str | None = None
-    revision_id: str | None = None
-    branch: str | None = None
-
-
-def locate_repository(scan_root: Path) -> Repository:
-    """The git work tree holding `scan_root` (origin, HEAD, branch), or the scan root itself."""
-    try:
-        top = top_level(scan_root)
-    except GitError:  # not a repository, or git unusable
-        return Repository(scan_root, False)
-    found = Repository(top.resolve(), True)
-    remote_url = _git_line(top, "config", "--get", "remote.origin.url")  # None: no origin remote
-    found.repository_uri = clean_remote_url(remote_url) if remote_url is not None else None
-    found.revision_id = _git_line(top, "rev-parse", "--verify", "--quiet", "HEAD")  # None: no commit yet
-    head = _git_line(top, "symbolic-ref", "--quiet", "HEAD")  # None: detached HEAD (usual in CI)
-    if head is not None and head.startswith("refs/heads/"):
-        found.branch = head.removeprefix("refs/heads/")
-    return found
-
-
-def _git_line(top: Path, command: str, *args: str) -> str | None:
-    try:
-        return run_git(top, command, *args).decode("utf-8", "replace").rstrip("\n")
-    except GitError:
-        return None
-
-
-_SCP_LIKE = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>(?!//).+)$")
-
-
-def clean_remote_url(url: str) -> str | None:
-    """A remote URL as a URI without credentials: `git@host:o/r.git` -> `https://host/o/r.git`."""
-    url = url.strip()
-    if not url:
-        return None
-    if "://" not in url:
-        match = _SCP_LIKE.match(url)
-        if not match:
-            return None  # a local path: nothing another machine could use
-        return f"https://{match['host']}/{match['path'].lstrip('/')}"
-    parts = urlsplit(url)
-    if parts.scheme == "file":
-        return None
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 class _Sources(SourceFiles):
