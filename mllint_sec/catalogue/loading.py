@@ -278,11 +278,8 @@ def _parse_advisory(where: str, table: dict[str, Any]) -> Advisory:
     )
 
 
-def _parse_rule(
-    path: Path, data: dict[str, Any], families: dict[str, Family], taxonomy: dict[str, dict[str, str]]
-) -> Rule:
-    f = _Fields(str(path), data)
-    f.only(_RULE_FIELDS)
+def _parse_identity(f: _Fields, path: Path, families: dict[str, Family]) -> tuple[str, str, str]:
+    """id, name and family, consistent with each other and with the file's place under rules/."""
     rule_id = f.get("id", str)
     name = f.get("name", str)
     family = f.get("family", str)
@@ -296,27 +293,23 @@ def _parse_rule(
         raise f.fail(f"id '{rule_id}' must start with the family prefix '{families[family].prefix}'")
     if path.stem != name or path.parent.name != family:
         raise f.fail(f"file must be rules/{family}/{name}.toml")
-    severity = f.get("severity", str)
-    if severity not in set(Severity):
-        raise f.fail(f"severity '{severity}' is not one of {', '.join(Severity)}")
-    precision = f.get("precision", str)
-    if precision not in PRECISIONS:
-        raise f.fail(f"precision '{precision}' is not one of {', '.join(PRECISIONS)}")
-    cwe, atlas, owasp = f.strings("cwe"), f.strings("atlas"), f.strings("owasp_ml")
-    for key, ids in (("cwe", cwe), ("atlas", atlas), ("owasp_ml", owasp)):
-        for ident in ids:
-            if ident not in taxonomy[key]:
-                raise f.fail(f"{key} id '{ident}' is not declared in rules/taxonomy.toml")
+    return rule_id, name, family
+
+
+def _parse_docs(f: _Fields, path: Path) -> _Fields:
     docs = _Fields(f"{path} [docs]", f.get("docs", dict))
     docs.only(_DOC_FIELDS)
     for key in ("what", "why", "unsafe", "safe"):
         docs.get(key, str)
     if not docs.strings("references"):
         raise docs.fail("needs at least one reference")
-    match_tables = f.get("match", list, required=False, default=[])
-    matches = [_parse_match(f"{path} match[{i}]", m) for i, m in enumerate(match_tables)]
-    advisory_tables = f.get("advisory", list, required=False, default=[])
-    advisories = tuple(_parse_advisory(f"{path} advisory[{i}]", a) for i, a in enumerate(advisory_tables))
+    return docs
+
+
+def _check_matches(
+    f: _Fields, matches: list[AnyMatch], advisories: tuple[Advisory, ...], families: dict[str, Family]
+) -> None:
+    """A match may name only advisories the rule declares and families or sink kinds that exist."""
     known_packages = {a.package for a in advisories}
     for match in matches:
         if isinstance(match, CallMatch) and match.package is not None and match.package not in known_packages:
@@ -324,6 +317,9 @@ def _parse_rule(
         if isinstance(match, FlowMatch) and match.family not in families and match.family not in SINK_KINDS:
             sink_kinds = ", ".join(SINK_KINDS)
             raise f.fail(f"flows_into names neither a family nor a sink kind ({sink_kinds}): '{match.family}'")
+
+
+def _parse_examples(f: _Fields, path: Path) -> tuple[Example, ...]:
     examples = []
     for i, raw in enumerate(f.get("example", list, required=False, default=[])):
         ex = _Fields(f"{path} example[{i}]", raw)
@@ -336,6 +332,32 @@ def _parse_rule(
             raise ex.fail("files must map paths to file contents")
         examples.append(Example(verdict, ex.get("code", str), ex.get("path", str, required=False, default="example.py"),
                                 tuple(sorted(files.items()))))
+    return tuple(examples)
+
+
+def _parse_rule(
+    path: Path, data: dict[str, Any], families: dict[str, Family], taxonomy: dict[str, dict[str, str]]
+) -> Rule:
+    f = _Fields(str(path), data)
+    f.only(_RULE_FIELDS)
+    rule_id, name, family = _parse_identity(f, path, families)
+    severity = f.get("severity", str)
+    if severity not in set(Severity):
+        raise f.fail(f"severity '{severity}' is not one of {', '.join(Severity)}")
+    precision = f.get("precision", str)
+    if precision not in PRECISIONS:
+        raise f.fail(f"precision '{precision}' is not one of {', '.join(PRECISIONS)}")
+    cwe, atlas, owasp = f.strings("cwe"), f.strings("atlas"), f.strings("owasp_ml")
+    for key, ids in (("cwe", cwe), ("atlas", atlas), ("owasp_ml", owasp)):
+        for ident in ids:
+            if ident not in taxonomy[key]:
+                raise f.fail(f"{key} id '{ident}' is not declared in rules/taxonomy.toml")
+    docs = _parse_docs(f, path)
+    match_tables = f.get("match", list, required=False, default=[])
+    matches = [_parse_match(f"{path} match[{i}]", m) for i, m in enumerate(match_tables)]
+    advisory_tables = f.get("advisory", list, required=False, default=[])
+    advisories = tuple(_parse_advisory(f"{path} advisory[{i}]", a) for i, a in enumerate(advisory_tables))
+    _check_matches(f, matches, advisories, families)
     return Rule(
         id=rule_id,
         name=name,
@@ -356,7 +378,7 @@ def _parse_rule(
         provenance=tuple(m for m in matches if isinstance(m, ProvenanceMatch)),
         flows=tuple(m for m in matches if isinstance(m, FlowMatch)),
         advisories=advisories,
-        examples=tuple(examples),
+        examples=_parse_examples(f, path),
         path=str(path),
         default_enabled=f.get("enabled_by_default", bool, required=False, default=True),
     )

@@ -15,7 +15,7 @@ from mllint_sec.catalogue.loading import catalogue_dir, load_catalogue
 from mllint_sec.catalogue.model import Catalogue
 from mllint_sec.core.bounded_read import NotRegular, Refusal, TooLarge, read_limited
 from mllint_sec.core.engine_rules import PARSE_ERROR
-from mllint_sec.core.file_kinds import MAX_NOTEBOOK_BYTES, MAX_SOURCE_BYTES, FileKind
+from mllint_sec.core.file_kinds import MAX_NOTEBOOK_BYTES, MAX_SOURCE_BYTES, FileKind, Target
 from mllint_sec.core.file_result import FileResult
 from mllint_sec.core.finding import Finding, assign_fingerprints
 from mllint_sec.core.lfs_pointer import is_lfs_pointer_file
@@ -121,24 +121,13 @@ def run(options: Options) -> RunResult:
         changed = {os.path.realpath(p): lines for p, lines in changed_lines.items()}
         targets = [t for t in targets if os.path.realpath(t.path) in changed]
     known = baselines.read(options.baseline) if options.baseline is not None else None
-    ignores = [
-        (per_file_pattern(pattern), frozenset(resolve_tokens(tokens, catalogue, f"per-file-ignores '{pattern}'")))
-        for pattern, tokens in config.per_file_ignores.items()
-    ]
-    rules_for = {t.display: enabled - _per_file_ignored(ignores, discovery, t.path) for t in targets}
+    rules_for = _rules_per_file(targets, enabled, config, catalogue, discovery)
     lfs_pointers = [t.display for t in targets if t.kind == FileKind.ARTIFACT and is_lfs_pointer_file(t.path)]
     work: list[_Work] = [
         (str(t.path), t.display, rules_for[t.display], t.kind)
         for t in targets if t.kind in (FileKind.SOURCE, FileKind.ARTIFACT) and t.display not in lfs_pointers
     ]
-    cache = None
-    secret = result_cache.user_secret() if options.use_cache else None
-    if secret is not None:  # without one, no entry could be told from a forged one
-        # The rule files and the data tables beside them (model sinks, pickle callables) shape results.
-        rule_paths = [rule.path for rule in catalogue.rules.values()]
-        rule_paths += [str(table) for table in catalogue_dir().glob("*.toml")]
-        directory = options.cache_dir or result_cache.default_directory()
-        cache = result_cache.ResultCache(directory, result_cache.catalogue_digest(rule_paths), secret)
+    cache = _open_cache(options, catalogue)
     # More processes than CPUs only adds forks and memory.
     jobs = min(options.jobs or _usable_cpus(), _usable_cpus())
     file_timeout = options.file_timeout if options.file_timeout is not None else config.file_timeout
@@ -152,15 +141,46 @@ def run(options: Options) -> RunResult:
     problems.extend(check_problems)
     findings.sort(key=Finding.sort_key)
     assign_fingerprints(findings)  # over whole files, before any filtering, so they stay stable
+    findings = _only_reported(findings, targets, changed, known)
+    disabled = enabled_rules(options, Config(), catalogue) - enabled
+    configuration = applied_config(config, catalogue, disabled, fail_on_given=bool(options.fail_on))
+    return RunResult(catalogue, findings, len(targets), problems, fail_on, enabled, scan_root, lfs_pointers,
+                     discovered.submodules, configuration)
+
+def _open_cache(options: Options, catalogue: Catalogue) -> result_cache.ResultCache | None:
+    """The result cache, keyed by the catalogue's content; None when disabled or no user secret exists."""
+    secret = result_cache.user_secret() if options.use_cache else None
+    if secret is None:  # without one, no entry could be told from a forged one
+        return None
+    # The rule files and the data tables beside them (model sinks, pickle callables) shape results.
+    rule_paths = [rule.path for rule in catalogue.rules.values()]
+    rule_paths += [str(table) for table in catalogue_dir().glob("*.toml")]
+    directory = options.cache_dir or result_cache.default_directory()
+    return result_cache.ResultCache(directory, result_cache.catalogue_digest(rule_paths), secret)
+
+
+def _rules_per_file(
+    targets: list[Target], enabled: frozenset[str], config: Config, catalogue: Catalogue, discovery: Discovery,
+) -> dict[str, frozenset[str]]:
+    """The enabled rules less those `per-file-ignores` turns off, for each target."""
+    ignores = [
+        (per_file_pattern(pattern), frozenset(resolve_tokens(tokens, catalogue, f"per-file-ignores '{pattern}'")))
+        for pattern, tokens in config.per_file_ignores.items()
+    ]
+    return {t.display: enabled - _per_file_ignored(ignores, discovery, t.path) for t in targets}
+
+
+def _only_reported(
+    findings: list[Finding], targets: list[Target], changed: dict[str, set[int] | None] | None, known: set[str] | None,
+) -> list[Finding]:
+    """What --diff-base and --baseline leave: findings on changed lines, then those not in the baseline."""
     if changed is not None:
         lines_of = {t.display: changed[os.path.realpath(t.path)] for t in targets}
         findings = [f for f in findings if _on_changed_line(f, lines_of.get(f.path, set()))]
     if known is not None:
         findings = baselines.new_only(findings, known)
-    disabled = enabled_rules(options, Config(), catalogue) - enabled
-    configuration = applied_config(config, catalogue, disabled, fail_on_given=bool(options.fail_on))
-    return RunResult(catalogue, findings, len(targets), problems, fail_on, enabled, scan_root, lfs_pointers,
-                     discovered.submodules, configuration)
+    return findings
+
 
 
 def _usable_cpus() -> int:
