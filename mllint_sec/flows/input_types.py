@@ -14,7 +14,6 @@ annotation before the handler runs. What that buys depends on the type:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TypeAlias
 
 import libcst as cst
@@ -53,10 +52,6 @@ _DATACLASS = ("dataclasses.dataclass", "pydantic.dataclasses.dataclass")
 _ENUM_BASES = ("enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag")
 _FIELD_VALIDATORS = {"validator", "field_validator"}
 _MODEL_VALIDATORS = {"root_validator", "model_validator"}
-
-
-def worst(levels: Iterable[InputLevel]) -> InputLevel:
-    return min(levels, key=_RANK.__getitem__, default=VALIDATED)
 
 
 def last_name(expr: cst.BaseExpression) -> str:
