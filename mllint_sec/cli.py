@@ -21,6 +21,7 @@ from mllint_sec.engine.config import ConfigError
 from mllint_sec.engine.discovery import TargetError
 from mllint_sec.engine.runner import Options, run
 from mllint_sec.report import text
+from mllint_sec.report.escape import visible
 from mllint_sec.report.formats import FORMAT_MODULES, RenderOptions, format_named
 from mllint_sec.report.rule_docs import render_docs
 
@@ -39,7 +40,8 @@ _isolated_option = click.option(
 
 
 def _fail(message: str) -> None:
-    click.echo(f"mllint-sec: error: {message}", err=True)
+    # Errors can quote the scanned repository's own configuration: shown escaped, like any scanned text.
+    click.echo(f"mllint-sec: error: {visible(message)}", err=True)
     sys.exit(EXIT_ERROR)
 
 

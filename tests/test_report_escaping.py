@@ -219,8 +219,6 @@ def test_structured_formats_escape_control_characters(repo, tmp_path, output_for
 # --- errors about a scanned repository's own configuration ------------------------------------
 
 
-@pytest.mark.xfail(reason="cli.py (another engineer's): _fail() should print visible(message); reported, not fixed here",
-                   strict=False)
 def test_configuration_errors_quoting_the_repository_are_escaped(repo):
     # The scanned repository's pyproject.toml is read; its error quotes the value back on stderr.
     (repo / "pyproject.toml").write_text('[tool.mllint-sec]\nselect = ["\\u001b]0;pwned\\u0007\\u001b[2J"]\n', encoding="utf-8")
