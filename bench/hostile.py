@@ -92,6 +92,24 @@ def requirements_blank_line(size: int, directory: Path) -> None:
     (directory / "requirements.txt").write_text("torch>=2\n" + " " * size + "\n", encoding="utf-8")
 
 
+def poetry_blank_constraint(size: int, directory: Path) -> None:
+    """A Poetry constraint of `size` blanks (cubic before: 2,000 of them took 39 s)."""
+    (directory / "pyproject.toml").write_text(f'[tool.poetry.dependencies]\ntorch = "{" " * size}"\n', encoding="utf-8")
+
+
+def checksum_parentheses(size: int, directory: Path) -> None:
+    """A checksum manifest line `SHA256 (` followed by `size` `)=`, and the model it records."""
+    (directory / "SHA256SUMS").write_text(f"SHA256 ({')=' * size}  \nSHA256 (model.safetensors) = {'a' * 64}\n",
+                                          encoding="utf-8")
+    (directory / "model.safetensors").write_bytes(b"{}")
+
+
+def suppression_markers(size: int, directory: Path) -> None:
+    """A loader call whose comment is `size` unclosed `# mllint-sec: ignore[` (16,000 of them took 35 s)."""
+    (directory / "a.py").write_text(f"import pickle\npickle.loads(blob)  {'# mllint-sec: ignore[' * size}\n",
+                                    encoding="utf-8")
+
+
 CASES = [
     Case("import-loads-pairs", import_loads_pairs),
     Case("reimporting-notebook", reimporting_notebook),
@@ -99,6 +117,9 @@ CASES = [
     Case("exclude-glob-stars", exclude_glob, STAR_COUNTS),
     Case("gitattributes-glob-stars", gitattributes_glob, STAR_COUNTS),
     Case("requirements-blank-line", requirements_blank_line, (125_000, 250_000, 500_000, 1_000_000)),
+    Case("poetry-blank-constraint", poetry_blank_constraint, (125_000, 250_000, 500_000, 1_000_000)),
+    Case("checksum-parentheses", checksum_parentheses, (62_500, 125_000, 250_000, 500_000)),
+    Case("suppression-markers", suppression_markers, (25_000, 50_000, 100_000, 200_000)),
 ]
 
 

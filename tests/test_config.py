@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
+import jsonschema
 import pytest
 
 TORCH_LOAD = 'import torch\ntorch.load("x.pt")\n'
@@ -415,6 +417,7 @@ def test_json_names_the_file_and_what_it_turned_off(scan, write, tmp_path):
     assert configuration["fail_on"] == "critical"
     assert configuration["artifact_allow"] == ["sklearn.*"]
     assert configuration["provenance_min_bytes"] == 10485760
+    jsonschema.validate(report, json.loads((Path(__file__).parent.parent / "docs" / "json-schema.json").read_text()))
 
 
 def test_what_the_command_line_overrides_is_not_reported_as_the_files(scan, write, tmp_path):

@@ -16,12 +16,15 @@ import re
 
 SUPPRESSION_MARKER = "mllint-sec:"
 DYNAMIC_MARKERS = ("__import__", "import_module", "getattr")  # ways to name a loader in a string
+# A string that is never closed ends at its line's end (or the text's): had the closing quote been
+# required, every quote of a line full of unclosed strings would rescan the rest of the line, which
+# is quadratic. Such a file does not parse, so what the blanking then hides cannot be a finding.
 _COMMENTS_AND_STRINGS = re.compile(
     r"#[^\n]*"
     r"|(?P<prefix>[A-Za-z]{0,3})"
-    r"(?:\"\"\"(?:\\[\s\S]|[^\\])*?\"\"\""
-    r"|'''(?:\\[\s\S]|[^\\])*?'''"
-    r"|\"(?:\\[\s\S]|[^\"\\\n])*\"|'(?:\\[\s\S]|[^'\\\n])*')"
+    r"(?:\"\"\"(?:\\[\s\S]|[^\\])*?(?:\"\"\"|\Z)"
+    r"|'''(?:\\[\s\S]|[^\\])*?(?:'''|\Z)"
+    r"|\"(?:\\[\s\S]|[^\"\\\n])*\"?|'(?:\\[\s\S]|[^'\\\n])*'?)"
 )
 
 

@@ -128,7 +128,9 @@ def _fstring(node: cst.FormattedString, scope: Scope, depth: int) -> list[Shape 
     return result
 
 
-_FIELD = {"%": re.compile(r"%[-#0 +]*(\*|\d+)?(\.(\*|\d+))?[a-zA-Z%]"), "{": re.compile(r"\{[^{}]*\}")}
+# A width never starts with 0 (a leading 0 is a flag), so flags and width cannot share a run of
+# zeros: `%` and 10,000 zeros is one pass, not a quadratic number of ways to split them.
+_FIELD = {"%": re.compile(r"%[-#0 +]*(\*|[1-9]\d*)?(\.(\*|\d+))?[a-zA-Z%]"), "{": re.compile(r"\{[^{}]*\}")}
 
 
 def _template(shape: Shape | None, kind: str) -> Shape | None:

@@ -17,8 +17,10 @@ _ALGORITHM = "|".join(_HEX_DIGITS)
 _MANIFEST_NAME = re.compile(rf"(?:(?P<named>{_ALGORITHM})sums?|checksums?)(?:\.txt)?", re.IGNORECASE)
 # model.bin.sha256, model.bin.sha256sum, data.tar.md5: about one file, unless its lines say otherwise
 _SIDECAR_NAME = re.compile(rf"(?P<subject>.+)\.(?P<named>{_ALGORITHM})(?:sums?)?", re.IGNORECASE)
-# BSD and `--tag` lines, and OpenSSL's `SHA2-256(path)= <hex>`
-_TAGGED = re.compile(r"(?P<tag>[A-Za-z0-9-]+) ?\((?P<name>.*)\) ?= ?(?P<digest>\S+)")
+# BSD and `--tag` lines, and OpenSSL's `SHA2-256(path)= <hex>`: the tag and `(` that open
+# the line, and the end read backwards, the digest, `=` and the `)` that closes the name.
+_TAG_OPEN = re.compile(r"(?P<tag>[A-Za-z0-9-]+) ?\(")
+_TAG_CLOSE_REVERSED = re.compile(r"(?P<digest>\S+?) ?= ?\)")
 _TAGS = {**{name: name for name in _HEX_DIGITS}, **{f"sha2-{bits}": f"sha{bits}" for bits in (224, 256, 384, 512)}}
 # `<hex>  path` (text mode), `<hex> *path` (binary mode), `<hex> path` (BSD `-r`), or a bare digest
 _UNTAGGED = re.compile(r"(?P<digest>[0-9A-Fa-f]+)(?:[ \t][ *]?(?P<name>.*))?")
@@ -65,20 +67,34 @@ def _named(name: str | None) -> str | None:
     return name if name and not name.isspace() else None
 
 
+def _tagged(text: str) -> tuple[str, str, str] | None:
+    """(tag, name, digest) of a tagged line; the name runs to the last `)` that leaves a digest after it.
+
+    Found from both ends: one regex with the name's `(.*)` in the middle tries every `)` and the
+    rest of the line after each, quadratic on a line of `)=`.
+    """
+    head = _TAG_OPEN.match(text)
+    tail = _TAG_CLOSE_REVERSED.match(text[::-1])
+    if head is None or tail is None or len(text) - tail.end() < head.end():
+        return None
+    return head["tag"], text[head.end():len(text) - tail.end()], tail["digest"][::-1]
+
+
 def _manifest_line(text: str, source: str, number: int) -> _ManifestLine | Problem | None:
     text = text.lstrip(" \t\v\f\r")
     if not text or text.startswith("#"):
         return None
     escaped = text.startswith("\\")
     text = text[escaped:]
-    tagged = _TAGGED.fullmatch(text)
+    tagged = _tagged(text)
     if tagged:
-        algorithm = _TAGS.get(tagged["tag"].lower())
+        tag, written_name, digest = tagged
+        algorithm = _TAGS.get(tag.lower())
         if algorithm is None:
-            return Problem(source, number, f"unsupported checksum algorithm `{tagged['tag']}`")
-        if not _HEX.fullmatch(tagged["digest"]):
-            return Problem(source, number, f"`{tagged['digest']}` is not a hex digest")
-        entry = _ManifestLine(tagged["digest"], _named(tagged["name"]), algorithm)
+            return Problem(source, number, f"unsupported checksum algorithm `{tag}`")
+        if not _HEX.fullmatch(digest):
+            return Problem(source, number, f"`{digest}` is not a hex digest")
+        entry = _ManifestLine(digest, _named(written_name), algorithm)
     else:
         untagged = _UNTAGGED.fullmatch(text)
         if untagged is None:
