@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 
-_PYTHON_BREAK = re.compile(r"\r\n|\r|\n")
+# Also how reports (SARIF regions, GitHub annotations) and the manifest readers count lines.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def physical_lines(text: str) -> list[str]:
     """`text` split where Python ends a line; line N of a position is item N - 1."""
-    return _PYTHON_BREAK.split(text)
+    return LINE_BREAK.split(text)

@@ -3,11 +3,11 @@ and each file's text and lines, read once per report."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from mllint_sec.core.bounded_read import read_limited
 from mllint_sec.core.file_kinds import MAX_NOTEBOOK_BYTES, MAX_SOURCE_BYTES
+from mllint_sec.python.lines import physical_lines
 
 
 class SourceFiles:
@@ -46,5 +46,5 @@ class SourceFiles:
         absolute = self.absolute(finding_path)
         if absolute not in self._lines:
             text = self.text(finding_path)
-            self._lines[absolute] = None if text is None else re.split(r"\r\n|\r|\n", text)
+            self._lines[absolute] = None if text is None else physical_lines(text)
         return self._lines[absolute]

@@ -16,6 +16,8 @@ from typing import NamedTuple
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from mllint_sec.python.lines import LINE_BREAK
+
 
 @dataclass(frozen=True)
 class Dependency:
@@ -57,7 +59,7 @@ class Where(NamedTuple):
     text: str
 
 
-NEWLINE = re.compile(r"\r\n|\r|\n")
+NEWLINE = LINE_BREAK  # positions count lines as the reports that show them do
 PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 
 
