@@ -236,7 +236,7 @@ def _parse_match(where: str, table: dict[str, Any]) -> AnyMatch:
         f.only({"dependencies", "message"})
         return DependencyMatch(f.strings("dependencies"), f.message(f.get("message", str), _DEPENDENCY_FIELDS))
     if kind == "calls":
-        f.only({"calls", "message", "args", "when", "also", "unless_code_mentions", "package"})
+        f.only({"calls", "message", "args", "when", "also", "unless_code_mentions", "package", "loaded"})
         args = _parse_checks(f, where, "args", needs_message=True)
         when = _parse_checks(f, where, "when", needs_message=False)
         also_tables = f.get("also", list, required=False, default=[])
@@ -246,7 +246,9 @@ def _parse_match(where: str, table: dict[str, Any]) -> AnyMatch:
         fields = _CALL_FIELDS if args or when or mentions else _REFERENCE_FIELDS
         message = f.message(f.get("message", str, required=not args, default=""), fields)
         package = f.get("package", str, required=False)
-        return CallMatch(_qualified(f, f.strings("calls"), "calls"), message, args, when, also, mentions, package)
+        loaded = f.strings("loaded", required=False)
+        return CallMatch(_qualified(f, f.strings("calls"), "calls"), message, args, when, also, mentions, package,
+                         loaded)
     if kind == "subclasses":
         f.only({"subclasses", "message", "unless_defines"})
         return SubclassMatch(

@@ -63,6 +63,9 @@ class CallMatch:
     also: tuple[Also, ...] = ()
     unless_code_mentions: tuple[str, ...] = ()
     package: str | None = None  # advisories: the call is a finding only if the project allows an affected version
+    # The argument that holds what is loaded (a path, a file, bytes): the first positional one, or one
+    # of these keywords. flows/origins.py follows it back; wrappers are found through it.
+    loaded: tuple[str, ...] = ()
 
     @property
     def unconditional(self) -> bool:

@@ -7,8 +7,10 @@ import os
 import re
 from dataclasses import dataclass
 
+from mllint_sec.core.code_context import CodeContext
 from mllint_sec.core.flow_step import FlowStep
 from mllint_sec.core.notebook_cell import NotebookCell
+from mllint_sec.core.origin import Origin
 from mllint_sec.core.severity import Severity
 from mllint_sec.core.unsettled import Unsettled
 
@@ -34,6 +36,10 @@ class Finding:
     cell: NotebookCell | None = None  # in a notebook: the cell and its line, as Jupyter shows them
     flow: tuple[FlowStep, ...] = ()  # flow rules: the path request data takes to the reported call, source first
     unsettled: Unsettled | None = None  # for the repository stage to decide; None once it has
+    origin: Origin | None = None  # deserialization findings: where the loaded bytes come from (flows/origins.py)
+    guard: str | None = None  # an opt-in gate that dominates the load ("guarded by ..."), when there is one
+    related: tuple[FlowStep, ...] = ()  # other places the finding is about (SARIF relatedLocations)
+    context: CodeContext | None = None  # where the file's code runs; set by the runner after the cache, never cached
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.path, self.line, self.column, self.rule_id, self.message)

@@ -40,13 +40,16 @@ from mllint_sec.core.flow_step import FlowStep
 from mllint_sec.core.flow_summary import CarriedData, FlowSummary, OutCall, TaintedReturn
 from mllint_sec.core.input_level import InputLevel
 from mllint_sec.core.notebook_cell import NotebookCell
+from mllint_sec.core.origin import Origin, OriginKind
 from mllint_sec.core.severity import Severity
 from mllint_sec.core.unsettled import Unsettled
 
 # Part of every key: entries of another format are never even looked up.
 # 2: typed findings (whole_file, cell, flow, unsettled) and the flow summary beside them.
 # 3: a MAC line before the JSON.
-FORMAT = 3
+# 4: a finding's origin, guard and related locations.
+FORMAT = 4
+_RUN_FIELDS = frozenset({"path", "fingerprint", "context"})
 SECRET_BYTES = 32
 MAX_ENTRY_BYTES = 64 * 1024 * 1024  # far above any real entry; a larger file is not read
 
@@ -137,10 +140,8 @@ class ResultCache:
 
     def put(self, key: str, result: FileResult) -> None:
         entry = {
-            # The path and the fingerprint are the run's, not the content's.
-            "findings": [
-                {k: v for k, v in asdict(f).items() if k not in ("path", "fingerprint")} for f in result.findings
-            ],
+            # The path, the fingerprint and the context are the run's, not the content's.
+            "findings": [{k: v for k, v in asdict(f).items() if k not in _RUN_FIELDS} for f in result.findings],
             "summary": None if result.summary is None else asdict(result.summary),
         }
         text = json.dumps(entry, separators=(",", ":")).encode("ascii")
@@ -197,7 +198,18 @@ def _finding(item: dict[str, Any], path: str) -> Finding:
         flow=_steps(item["flow"]),
         unsettled=None if unsettled is None else Unsettled(_strings(unsettled["hub_ids"]),
                                                           _optional_str(unsettled["advisory_package"])),
+        origin=_origin(item["origin"]),
+        guard=_optional_str(item["guard"]),
+        related=_steps(item["related"]),
     )
+
+
+def _origin(item: Any) -> Origin | None:
+    if item is None:
+        return None
+    step = item["step"]
+    return Origin(OriginKind(item["kind"]), _checked(item["description"], str),
+                  None if step is None else _steps([step])[0])
 
 
 def _steps(value: Any) -> tuple[FlowStep, ...]:

@@ -55,6 +55,9 @@ class RawFinding:
     unsettled: Unsettled | None = None  # for the repository stage to decide
     site: Site[cst.Call] | None = None  # the call, for rules that follow data into it (taint.py)
     callee: str = ""  # its qualified name
+    # What the call loads (CallMatch.loaded) and the scope it is evaluated in, when it was passed:
+    # flows/origins.py follows it back to where the bytes come from.
+    loaded: tuple[cst.BaseExpression, Scope] | None = None
 
 
 @dataclass
@@ -264,6 +267,12 @@ def _is_safe_value(value: resolve.Value, safe: tuple[str, ...]) -> bool | None:
     return False
 
 
+def loaded_argument(match: CallMatch, args: list[_Arg]) -> tuple[cst.BaseExpression, Scope] | None:
+    """The argument holding what the call loads (the first positional one, or a `loaded` keyword)."""
+    state, expr, scope, _ = _find(args, ArgCheck(match.loaded, 0, "present", "", "pass"))
+    return (expr, scope) if state == "present" and expr is not None and scope is not None else None
+
+
 def _holds(check: ArgCheck, args: list[_Arg], deferred: bool) -> bool:
     state, expr, scope, _ = _find(args, check)
     return _fires(check, state, expr, scope, deferred)
@@ -358,8 +367,9 @@ class _FileMatcher:
         self.identifiers: dict[int, set[str]] = {}
 
     def add(self, rule: Rule, node: cst.CSTNode, statement: cst.CSTNode, message: str,
-            unsettled: Unsettled | None = None, site: Site[cst.Call] | None = None, callee: str = "") -> None:
-        self.found.append(RawFinding(rule, node, statement, message, unsettled, site, callee))
+            unsettled: Unsettled | None = None, site: Site[cst.Call] | None = None, callee: str = "",
+            loaded: tuple[cst.BaseExpression, Scope] | None = None) -> None:
+        self.found.append(RawFinding(rule, node, statement, message, unsettled, site, callee, loaded))
 
     def mentions(self, scope: Scope, words: tuple[str, ...]) -> bool:
         """Whether the innermost enclosing function (or, at top level, the module) names one of `words`."""
@@ -420,7 +430,8 @@ class _FileMatcher:
                 continue
             outcome = _evaluate(rule, match, callee, args, report, deferred)
             if outcome and not (match.unless_code_mentions and self.mentions(site.scope, match.unless_code_mentions)):
-                self.add(rule, outcome[0], site.statement, outcome[1], outcome[2], site, callee)
+                self.add(rule, outcome[0], site.statement, outcome[1], outcome[2], site, callee,
+                         loaded_argument(match, args))
                 hit = True
         return hit or (bool(matches) and not deferred)
 
