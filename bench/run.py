@@ -1,12 +1,13 @@
 """Benchmark mllint-sec against Bandit's ML-relevant tests, side by side.
 
-    python bench/run.py [REPO ...] [--rounds 5] [--files 2000] [--semgrep-rules DIR]
+    python bench/run.py [REPO ...] [--rounds 5] [--files 2000] [--semgrep-rules DIR] [--compare-with DIR]
 
 Generates a synthetic ML repository (at least 2,000 files, deterministic), then
 for it and for every REPO given runs, alternating, for several rounds:
   - mllint-sec cold (empty result cache) and warm (cache filled by the cold run),
   - Bandit with only its ML-relevant tests (B301, B302, B403, B506, B614, B615),
   - Semgrep, when installed and --semgrep-rules is given (never commit third-party rules),
+  - with --compare-with DIR, the same mllint-sec command run from another checkout (a previous main),
 and prints each tool's median wall time and peak memory, and the ratios
 mllint-sec/Bandit. It also times a one-file run, as a pre-commit hook makes it.
 Peak memory is the child's own maximum RSS (os.wait4), not the machine's.
@@ -27,6 +28,7 @@ import time
 from pathlib import Path
 
 BANDIT_TESTS = "B301,B302,B403,B506,B614,B615"
+PREVIOUS = "mllint-sec previous"  # --compare-with: the same command on another checkout
 
 
 def installed_env(**extra: str) -> dict:
@@ -40,7 +42,10 @@ def installed_env(**extra: str) -> dict:
 def measure(command: list[str], env: dict | None = None) -> tuple[float, float, int]:
     """(wall seconds, peak RSS in MiB, exit code) of one run of `command`."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    # From a neutral directory: `python -m` puts the working directory first on the import path, which
+    # would shadow --compare-with's checkout when run from a source tree.
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                               cwd=tempfile.gettempdir())
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     return wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
@@ -144,9 +149,11 @@ def generate(root: Path, files: int) -> Path:
 
 # --- the runs --------------------------------------------------------------------------------
 
-def tools(target: Path, semgrep_rules: Path | None) -> dict[str, list[str]]:
+def tools(target: Path, semgrep_rules: Path | None, compare_with: Path | None = None) -> dict[str, list[str]]:
     found = {"mllint-sec": [sys.executable, "-m", "mllint_sec", "check", "--exit-zero", "--format", "json",
                             "--output", os.devnull, str(target)]}
+    if compare_with is not None:  # another checkout of the engine (a previous main), run the same way
+        found[PREVIOUS] = found["mllint-sec"]
     bandit = shutil.which("bandit")
     if bandit:
         found["bandit-ml"] = [bandit, "-q", "-r", "-t", BANDIT_TESTS, "-f", "json", "-o", os.devnull, str(target)]
@@ -157,19 +164,20 @@ def tools(target: Path, semgrep_rules: Path | None) -> dict[str, list[str]]:
     return found
 
 
-def bench(target: Path, rounds: int, semgrep_rules: Path | None) -> None:
-    commands = tools(target, semgrep_rules)
+def bench(target: Path, rounds: int, semgrep_rules: Path | None, compare_with: Path | None = None) -> None:
+    commands = tools(target, semgrep_rules, compare_with)
+    source_of = {PREVIOUS: str(compare_with)} if compare_with is not None else {}
     warm_up = Path(tempfile.mkdtemp(prefix="mllint-bench-warm-up-"))
     (warm_up / "a.py").write_text(RISKY[0])
-    for command in commands.values():  # once, unmeasured, on one file: each tool's bytecode now exists
-        measure([*command[:-1], str(warm_up)], installed_env(XDG_CACHE_HOME=str(warm_up / "cache")))
+    for name, command in commands.items():  # once, unmeasured, on one file: each tool's bytecode now exists
+        measure([*command[:-1], str(warm_up)], _env(name, source_of, XDG_CACHE_HOME=str(warm_up / "cache")))
     shutil.rmtree(warm_up, ignore_errors=True)
     times: dict[str, list[float]] = {name: [] for name in [*commands, "mllint-sec warm"]}
     memory: dict[str, list[float]] = {name: [] for name in times}
     for _ in range(rounds):
         for name, command in commands.items():
             cache = tempfile.mkdtemp(prefix="mllint-bench-cache-")
-            env = installed_env(XDG_CACHE_HOME=cache)  # cold: an empty cache every round
+            env = _env(name, source_of, XDG_CACHE_HOME=cache)  # cold: an empty cache every round
             wall, peak, _ = measure(command, env)
             times[name].append(wall)
             memory[name].append(peak)
@@ -190,6 +198,15 @@ def bench(target: Path, rounds: int, semgrep_rules: Path | None) -> None:
         print(f"  ratio warm/cold mllint-sec:      {statistics.median(times['mllint-sec warm']) / cold:.2f}")
     if times.get("semgrep"):
         print(f"  ratio cold mllint-sec/semgrep:   {statistics.median(times['mllint-sec']) / statistics.median(times['semgrep']):.2f}")
+    if times.get(PREVIOUS):
+        print(f"  ratio cold mllint-sec/previous:  {statistics.median(times['mllint-sec']) / statistics.median(times[PREVIOUS]):.2f}")
+
+
+def _env(name: str, source_of: dict[str, str], **extra: str) -> dict:
+    """The tool's environment; a previous checkout is put first on the import path."""
+    if name in source_of:
+        extra["PYTHONPATH"] = source_of[name]
+    return installed_env(**extra)
 
 
 def one_file(target: Path, rounds: int) -> None:
@@ -211,6 +228,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--semgrep-rules", type=Path, help="a local rules folder for Semgrep (not committed)")
+    parser.add_argument("--compare-with", type=lambda text: Path(text).resolve(),
+                        help="a checkout of a previous mllint-sec (e.g. `git worktree add ../prev main`), timed alongside")
     args = parser.parse_args()
     if not shutil.which("bandit"):
         print("bandit not found: `pip install bandit` to compare (timing mllint-sec alone)")
@@ -219,8 +238,8 @@ def main() -> None:
         print(textwrap.dedent(f"""\
             machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}
             synthetic repository: {args.files} files"""))
-        for target in [synthetic, *args.repos]:
-            bench(target, args.rounds, args.semgrep_rules)
+        for target in [synthetic, *(repo.resolve() for repo in args.repos)]:
+            bench(target, args.rounds, args.semgrep_rules, args.compare_with)
         one_file(synthetic, args.rounds)
 
 

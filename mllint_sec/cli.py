@@ -23,6 +23,7 @@ from mllint_sec.engine.runner import Options, run
 from mllint_sec.report import text
 from mllint_sec.report.escape import visible
 from mllint_sec.report.formats import FORMAT_MODULES, RenderOptions, format_named
+from mllint_sec.report.order import SORT_ORDERS
 from mllint_sec.report.rule_docs import render_docs
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -93,6 +94,9 @@ def main() -> None:
 @click.option("--show-suppressed", is_flag=True, help="Also list suppressed findings in text output.")
 @click.option("--include-suppressed", is_flag=True,
               help="SARIF: also emit suppressed findings, marked with suppressions[].")
+@click.option("--sort", type=click.Choice(SORT_ORDERS), default="severity", show_default=True,
+              help="Text and GitHub output: most severe first, or by path and line (JSON and SARIF: always by path).")
+@click.option("--statistics", is_flag=True, help="Text output: a table of findings per rule and context at the end.")
 @click.option("--category", help="SARIF: runAutomationDetails.id, the code scanning category (a trailing / is added).")
 @click.option("--diff-base", metavar="REF", help="Only report findings on lines changed since this git revision.")
 @click.option("--baseline", "baseline_file", type=click.Path(path_type=Path, dir_okay=False),
@@ -125,6 +129,8 @@ def check(
     cache_dir: Path | None,
     file_timeout: float | None,
     isolated: bool,
+    sort: str,
+    statistics: bool,
 ) -> None:
     """Scan PATHS (default: the current directory) for ML security problems."""
     options = _options(paths, select, ignore, config_file, fail_on, jobs, no_cache, cache_dir)
@@ -139,7 +145,8 @@ def check(
         _fail(str(exc))
         return
     render_options = RenderOptions(
-        show_suppressed=show_suppressed, include_suppressed=include_suppressed, category=category
+        show_suppressed=show_suppressed, include_suppressed=include_suppressed, category=category, sort=sort,
+        statistics=statistics,
     )
     report = format_named(output_format).render(result, render_options)
     if output is not None:
@@ -202,7 +209,8 @@ def write_baseline(
         options = _options(paths, select, ignore, config_file)
         options.isolated = isolated
         result = run(options)
-        count = baseline.write(baseline_file, result.findings)
+        # What a context policy ignores is recorded too: relaxing the policy later shows nothing "new".
+        count = baseline.write(baseline_file, result.findings + result.ignored)
     except (ConfigError, CatalogueError, TargetError) as exc:
         _fail(str(exc))
         return

@@ -125,7 +125,7 @@ def test_huge_sparse_files_are_reported_without_being_read(tmp_path, output_form
     if output_format == "text":
         assert "huge.py:1:1: MLS001 [low] file is larger than 5 MiB; not analysed" in result.stdout
         assert "huge.ipynb:1:1: MLS001 [low] file is larger than 64 MiB; not analysed" in result.stdout
-        assert result.stdout.endswith("Found 3 findings (1 high, 2 low) in 3 files.\n")
+        assert result.stdout.endswith("Found 3 findings (1 high, 2 low) in 3 files (3 files scanned).\n")
     else:
         assert len(json.loads(result.stdout)["runs"][0]["results"]) == 3
 

@@ -10,8 +10,8 @@ import pytest
 
 from mllint_sec import __version__
 
-TORCH_LOAD = 'import torch\ntorch.load("x.pt")\n'
-TORCH_AND_PICKLE = 'import pickle\nimport torch\ntorch.load("x.pt")\npickle.load(fh)\n'
+TORCH_LOAD = 'import torch\ntorch.load(path)\n'  # where `path` comes from is unknown: the rule's own severity
+TORCH_AND_PICKLE = 'import pickle\nimport torch\ntorch.load(path)\npickle.load(fh)\n'
 BROKEN = "import pickle\npickle.load(\n"  # a syntax error (the loader word lets it past the prefilter)
 TEXT_FINDING = re.compile(r"^(?P<path>[^\s:]+):(?P<line>\d+):(?P<col>\d+): (?P<rule>[A-Z]+\d{3}) \[(?P<sev>critical|high|medium|low|note)\] \S.*$")
 
@@ -164,9 +164,9 @@ def test_json_report_schema(scan, write, tmp_path):
     assert finding["rule_name"] == "torch-load-unsafe"
     assert finding["severity"] == "high"
     assert finding["path"] == "pkg/sub/model.py"  # relative to the scan root, POSIX separators
-    assert (finding["line"], finding["column"], finding["end_line"], finding["end_column"]) == (2, 1, 2, 19)
+    assert (finding["line"], finding["column"], finding["end_line"], finding["end_column"]) == (2, 1, 2, 17)
     assert "weights_only=True" in finding["message"]
-    assert finding["snippet"] == 'torch.load("x.pt")'
+    assert finding["snippet"] == 'torch.load(path)'
     assert re.fullmatch(r"[0-9a-f]{32}", finding["fingerprint"])
     assert finding["suppressed"] is False
     summary = report["summary"]
@@ -222,7 +222,7 @@ def test_default_path_is_the_current_directory(cli, write, tmp_path, monkeypatch
     result = cli("check", "--select", "LOAD003")
     assert result.exit_code == 1
     assert result.stdout.startswith("pkg/a.py:2:1: LOAD003 [high] ")
-    assert result.stdout.endswith("in 1 file.\n")
+    assert result.stdout.endswith("in 1 file (1 file scanned).\n")
 
 
 @pytest.mark.parametrize("command", ["check", "baseline"])
@@ -246,24 +246,24 @@ def test_a_path_that_is_neither_a_file_nor_a_directory_is_a_usage_error(cli, tmp
 
 def test_text_format_line_shape_and_summary(cli, write, tmp_path):
     write(tmp_path, {"a.py": TORCH_LOAD, "sub/b.py": "import torch\n\ndef f(p):\n    return torch.load(p)\n"})
-    result = cli("check", "--select", "LOAD003", tmp_path)
+    result = cli("check", "--select", "LOAD003", "--sort", "path", tmp_path)
     lines = result.stdout.splitlines()
     assert len(lines) == 5
     first, second = TEXT_FINDING.match(lines[0]), TEXT_FINDING.match(lines[2])
     assert first and second
     assert first.group("path", "line", "col", "rule", "sev") == ("a.py", "2", "1", "LOAD003", "high")
     assert second.group("path", "line", "col", "rule", "sev") == ("sub/b.py", "4", "12", "LOAD003", "high")
-    assert lines[1] == '    torch.load("x.pt")'
+    assert lines[1] == '    torch.load(path)'
     assert lines[3] == "    return torch.load(p)"
-    assert lines[4] == "Found 2 findings (2 high) in 2 files."
+    assert lines[4] == "Found 2 findings (2 high) in 2 files (2 files scanned)."
 
 
 def test_text_summary_singular_and_mixed_severities(cli, write, tmp_path):
     write(tmp_path, {"a.py": TORCH_LOAD})
-    assert cli("check", "--select", "LOAD003", tmp_path).stdout.splitlines()[-1] == "Found 1 finding (1 high) in 1 file."
+    assert cli("check", "--select", "LOAD003", tmp_path).stdout.splitlines()[-1] == "Found 1 finding (1 high) in 1 file (1 file scanned)."
     write(tmp_path, {"b.py": "import marshal\nmarshal.loads(blob)\n"})
     result = cli("check", "--select", "LOAD003,LOAD007", tmp_path)
-    assert result.stdout.splitlines()[-1] == "Found 2 findings (1 high, 1 medium) in 2 files."
+    assert result.stdout.splitlines()[-1] == "Found 2 findings (1 high, 1 medium) in 2 files (2 files scanned)."
 
 
 # --- check: files that cannot be analysed (MLS001) ------------------------------

@@ -47,7 +47,8 @@ def test_finding_points_at_the_requirement_line(scan, write, tmp_path):
     report, _ = scan(tmp_path, "--select", "SUP006")
     (finding,) = report["findings"]
     assert (finding["line"], finding["column"], finding["snippet"]) == (4, 3, "  torch >= 2.0  # training")
-    assert "`torch >= 2.0`" in finding["message"] and "pin it with `==`" in finding["message"]
+    assert "1 ML package is not pinned to an exact version: torch;" in finding["message"]
+    assert "pin it with `==`" in finding["message"]
 
 
 def test_pyproject_advice_is_a_lock_file(scan, write, tmp_path):
@@ -72,10 +73,13 @@ def test_malformed_pyproject_is_a_diagnostic(scan, write, tmp_path):
 
 
 def test_suppression_comment_on_a_requirement(scan, write, tmp_path):
+    """The suppressed requirement leaves the manifest's finding and stays, suppressed, as one of its own."""
     write(tmp_path, {"requirements.txt": "torch>=2.0  # mllint-sec: ignore[SUP006] -- tracked in #12\ntimm\n"})
     report, _ = scan(tmp_path, "--select", "SUP006")
     assert found(report) == [("SUP006", "requirements.txt", 2)]
     assert report["summary"]["suppressed"] == 1
+    active = [f for f in report["findings"] if not f["suppressed"]]
+    assert "1 ML package is not pinned to an exact version: timm;" in active[0]["message"]
 
 
 def test_per_file_ignores_apply_to_manifests(scan, write, tmp_path):

@@ -40,7 +40,7 @@ def check(cli, root: Path, *args) -> str:
 def test_text_shows_the_undecodable_bytes_as_escapes(cli, tree):
     lines = check(cli, tree).splitlines()
     assert f"{SHOWN}:2:1: LOAD001 [high] " in lines[0]
-    assert lines[-1] == "Found 2 findings (2 high) in 2 files."
+    assert lines[-1] == "Found 2 findings (2 high) in 2 files (2 files scanned)."
 
 
 def test_json_keeps_the_name_s_bytes(cli, tree):

@@ -11,7 +11,8 @@ from mllint_sec.engine.runner import Options, run
 
 
 def test_the_registered_checks():
-    assert list(REPOSITORY_CHECKS) == ["dependencies", "provenance", "cross-module-flows"]
+    assert list(REPOSITORY_CHECKS) == ["dependencies", "provenance", "cross-module-flows", "cross-module-wrappers",
+                                       "cross-module-origins"]
 
 
 def test_a_registered_check_sees_the_targets_and_earlier_findings_and_reports(tmp_path: Path, monkeypatch):

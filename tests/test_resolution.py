@@ -14,7 +14,7 @@ from mllint_sec.catalogue.loading import load_catalogue
 
 CATALOGUE = load_catalogue()
 # Advisory rules report candidates that only a repository scan settles (see project.py).
-ANALYZER = Analyzer(CATALOGUE, frozenset(r.id for r in CATALOGUE.rules.values() if not r.advisories))
+ANALYZER = Analyzer(CATALOGUE, frozenset(r.id for r in CATALOGUE.rules.values() if not any(m.package for m in r.calls)))
 
 
 def findings(code: str) -> list[tuple[str, int]]:

@@ -45,7 +45,7 @@ def test_text_output_hides_suppressed_findings_unless_asked(cli, write, tmp_path
     shown = cli("check", "--select", "LOAD003", "--show-suppressed", root)
     assert shown.exit_code == 0
     lines = shown.stdout.splitlines()
-    assert lines[0].startswith("a.py:2:1: LOAD003 [high] ")
+    assert lines[0].startswith("a.py:2:1: LOAD003 [medium] ")  # a repository path: medium (flows/origins.py)
     assert lines[0].endswith(" (suppressed)")
     assert lines[-1] == "No findings in 1 file; 1 suppressed."
 
@@ -54,7 +54,7 @@ def test_summary_counts_active_and_suppressed(cli, write, tmp_path):
     root = one_file(write, tmp_path, 'import torch\ntorch.load("a")  # mllint-sec: ignore[LOAD003]\ntorch.load("b")\n')
     result = cli("check", "--select", "LOAD003", root)
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[-1] == "Found 1 finding (1 high) in 1 file; 1 suppressed."
+    assert result.stdout.splitlines()[-1] == "Found 1 finding (1 medium) in 1 file (1 file scanned); 1 suppressed."
     assert "a.py:3:1: LOAD003" in result.stdout
     assert "a.py:2:1:" not in result.stdout
 

@@ -50,6 +50,7 @@ _IMPORTS = re.compile(
     r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+\(?([\w, \t]*)|import[ \t]+([.\w]+))", re.MULTILINE
 )
 _USES = (DESERIALIZE, INFERENCE, TRAINING)
+IMPORTS = _IMPORTS  # for cross_module_wrappers.py, which picks files by their imports too
 
 
 @dataclass
@@ -138,6 +139,14 @@ class CrossModule:
             return []
 
     # --- files -------------------------------------------------------------------------------
+    def text(self, display: str) -> str:
+        """A scanned file's text (read once per run, bounded); "" when it cannot be read."""
+        return self._text(display)
+
+    def parse(self, display: str) -> Parsed | None:
+        """A scanned file parsed (once per run), or None when it cannot be."""
+        return self._parse(display)
+
     def _text(self, display: str) -> str:
         if display not in self.texts:
             text = ""

@@ -21,10 +21,10 @@ from mllint_sec.core.flow_step import FlowStep
 from mllint_sec.core.notebook_cell import NotebookCell
 from mllint_sec.core.suppressions import Suppression, covers, parse_comment
 from mllint_sec.flows import flow_findings as flows
-from mllint_sec.flows import sinks, sources
+from mllint_sec.flows import origin_findings, sinks, sources
 from mllint_sec.flows import summary as flow_summary
 from mllint_sec.flows.taint import Taint
-from mllint_sec.python import budget, notebooks, positions, scopes, slicing
+from mllint_sec.python import budget, loader_wrappers, notebooks, positions, scopes, slicing
 from mllint_sec.python import decode as source
 from mllint_sec.python.lines import physical_lines
 from mllint_sec.python.matching import MatchIndex, RawFinding, match_file
@@ -129,12 +129,23 @@ class Analyzer:
         if not summarize and not self.prefilter.wants_groups(text):  # a handler's flow may pass through any function
             reduced = slicing.reduce_source(text, self.index.last_words, self.index.env_names, code)
         module = source.parse(reduced) if reduced is not None else None
+        sliced = isinstance(module, cst.Module)
         if not isinstance(module, cst.Module):
             module = source.parse(text)  # nothing to reduce, or the reduced text did not parse
         if isinstance(module, source.ParseFailure):
             return FileResult(self.failure(path, module, text))
         facts = scopes.collect(module, self.index.reference_names)
         raw = match_file(facts, self.index)
+        wrappers = loader_wrappers.Wrappers(facts, self.index)
+        if sliced and wrappers.of:
+            # A stubbed block may call the file's wrappers (its code need not name a loader): read it all.
+            whole = source.parse(text)
+            if isinstance(whole, cst.Module):
+                module, facts = whole, scopes.collect(whole, self.index.reference_names)
+                raw = match_file(facts, self.index)
+                wrappers = loader_wrappers.Wrappers(facts, self.index)
+        raw += wrappers.findings()
+        exported = wrappers.exported(self.enabled) if path.endswith(".py") else []
         summary = None
         if self.flow_rules:
             fed = flow_summary.FedBy()
@@ -142,24 +153,34 @@ class Analyzer:
             raw += flows.flow_findings(facts, raw, self.flow_rules, taint=taint)
             if summarize or (self.summaries and fed.names and path.endswith(".py")):
                 summary = flow_summary.summarize(facts, taint, fed, self.flow_uses if summarize else ())
+        judge = origin_findings.Judge(facts, raw) if any(origin_findings.judged_rule(f) for f in raw) else None
         raw = [f for f in raw if f.rule.id in self.enabled]
+        # Where each load's bytes come from, and its guard (flows/origin_findings.py); round trips are dropped.
+        judged = {id(f): j for f in raw if judge is not None and (j := judge.judge(f)) is not None}
+        raw = [f for f in raw if id(f) not in judged or not judged[id(f)].dropped]
         comment_nodes = []
         if SUPPRESSION_MARKER in text:
             comment_nodes = [c for c in scopes.comments(module) if SUPPRESSION_MARKER in c.value]
-        if not raw and not comment_nodes and summary is None:
+        if not raw and not comment_nodes and summary is None and not exported:
             return FileResult()
         targets = [f.node for f in raw] + [f.statement for f in raw] + comment_nodes
+        targets += [node for f in raw for node, _ in f.via] + [w.site.node for w in exported]
         targets += [step.node for f in raw if isinstance(f, flows.FlowFinding) for step in f.steps]
         targets += summary.nodes() if summary is not None else []
+        targets += [node for judgement in judged.values() for node in judgement.nodes()]
         spans = positions.ranges(module, targets)
         lines = physical_lines(text)
         findings = [self._finding(path, module, f, spans, lines) for f in raw]
+        for finding, raw_finding in zip(findings, raw, strict=True):
+            if id(raw_finding) in judged:
+                origin_findings.apply(finding, raw_finding, judged[id(raw_finding)], spans)
         suppressions = []
         for comment in comment_nodes:
             line, column = spans[id(comment)][:2]
             suppressions.append(parse_comment(comment.value, line, column + 1))
         findings += self._apply_suppressions(path, findings, suppressions, lines, spans, raw)
-        return FileResult(findings, flow_summary.located(summary, spans) if summary is not None else None)
+        return FileResult(findings, flow_summary.located(summary, spans) if summary is not None else None,
+                          wrappers=tuple(loader_wrappers.summary(w, spans[id(w.site.node)]) for w in exported))
 
     def _finding(
         self, path: str, module: cst.Module, raw: RawFinding, spans: dict[int, Range], lines: list[str]
@@ -176,6 +197,8 @@ class Analyzer:
         )
         if isinstance(raw, flows.FlowFinding):
             finding.flow = flows.located(raw.steps, spans)
+        elif raw.via:  # a call of a loader wrapper: through the wrapper to its loader
+            finding.flow = tuple(FlowStep.at(spans[id(node)], text) for node, text in raw.via if id(node) in spans)
         return finding
 
     def _apply_suppressions(
@@ -206,8 +229,10 @@ class Analyzer:
             if suppression.malformed:
                 detail = "malformed; write `# mllint-sec: ignore[RULE, ...] -- reason`"
             elif suppression.rules:
+                # A manifest rule's findings in a setup.py are made by the repository stage, not here.
                 stale = [r for r in suppression.rules
-                         if r not in suppression.used and (r in self.enabled or r not in known)]
+                         if r not in suppression.used and (r in self.enabled or r not in known)
+                         and not (r in known and known[r].dependencies)]
                 if not stale:
                     continue
                 unknown = [r for r in stale if r not in known]

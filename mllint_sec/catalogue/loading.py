@@ -55,7 +55,7 @@ _CALL_FIELDS = frozenset({"callee", "subject"})  # python/matching.py: a call a 
 # python/matching.py, where no argument was judged: a bare reference, an uncalled alias, a subclass, an env switch.
 _REFERENCE_FIELDS = frozenset({"callee"})
 _FLOW_FIELDS = frozenset({"callee", "source", "why"})  # flows/flow_findings.py
-_DEPENDENCY_FIELDS = frozenset({"package", "requirement", "manifest", "advice"})  # repo/dependencies.py
+_DEPENDENCY_FIELDS = frozenset({"subject", "packages", "manifest", "advice"})  # repo/dependencies.py
 _PROVENANCE_FIELDS = {  # repo/provenance.py
     "untracked-artifact": frozenset({"path"}),
     "dvc-missing-hash": frozenset({"record", "path"}),

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from mllint_sec.core.finding import Finding
 from mllint_sec.core.flow_summary import FlowSummary
+from mllint_sec.core.loader_wrapper import LoaderWrapper
 
 
 @dataclass
@@ -15,3 +16,5 @@ class FileResult:
     # False when the result depends on this run rather than on the file's bytes alone
     # (an analysis stopped by a time limit): it is then not cached.
     cacheable: bool = True
+    # Module-level functions that are loaders themselves, for calls from other modules (Python files only).
+    wrappers: tuple[LoaderWrapper, ...] = ()

@@ -39,6 +39,7 @@ from mllint_sec.core.finding import Finding
 from mllint_sec.core.flow_step import FlowStep
 from mllint_sec.core.flow_summary import CarriedData, FlowSummary, OutCall, TaintedReturn
 from mllint_sec.core.input_level import InputLevel
+from mllint_sec.core.loader_wrapper import LoaderWrapper
 from mllint_sec.core.notebook_cell import NotebookCell
 from mllint_sec.core.origin import Origin, OriginKind
 from mllint_sec.core.severity import Severity
@@ -48,7 +49,8 @@ from mllint_sec.core.unsettled import Unsettled
 # 2: typed findings (whole_file, cell, flow, unsettled) and the flow summary beside them.
 # 3: a MAC line before the JSON.
 # 4: a finding's origin, guard and related locations.
-FORMAT = 4
+# 5: the file's loader wrappers (core/loader_wrapper.py) beside its findings.
+FORMAT = 5
 _RUN_FIELDS = frozenset({"path", "fingerprint", "context"})
 SECRET_BYTES = 32
 MAX_ENTRY_BYTES = 64 * 1024 * 1024  # far above any real entry; a larger file is not read
@@ -134,7 +136,8 @@ class ResultCache:
             entry = json.loads(text)
             findings = [_finding(item, path) for item in entry["findings"]]
             summary = entry["summary"]
-            return FileResult(findings, None if summary is None else _summary(summary))
+            wrappers = tuple(_wrapper(item) for item in _checked(entry["wrappers"], list))
+            return FileResult(findings, None if summary is None else _summary(summary), wrappers=wrappers)
         except (ValueError, KeyError, TypeError, AttributeError):
             return None  # written by a faulty version: recompute and overwrite
 
@@ -143,6 +146,7 @@ class ResultCache:
             # The path, the fingerprint and the context are the run's, not the content's.
             "findings": [{k: v for k, v in asdict(f).items() if k not in _RUN_FIELDS} for f in result.findings],
             "summary": None if result.summary is None else asdict(result.summary),
+            "wrappers": [asdict(wrapper) for wrapper in result.wrappers],
         }
         text = json.dumps(entry, separators=(",", ":")).encode("ascii")
         target = self._path(key)
@@ -209,7 +213,7 @@ def _origin(item: Any) -> Origin | None:
         return None
     step = item["step"]
     return Origin(OriginKind(item["kind"]), _checked(item["description"], str),
-                  None if step is None else _steps([step])[0])
+                  None if step is None else _steps([step])[0], _strings(item["callees"]))
 
 
 def _steps(value: Any) -> tuple[FlowStep, ...]:
@@ -231,6 +235,15 @@ def _summary(item: dict[str, Any]) -> FlowSummary:
             for entry in _checked(item["returns"], list)
         ),
         fed=_strings(item["fed"]),
+    )
+
+
+def _wrapper(item: dict[str, Any]) -> LoaderWrapper:
+    position, name = item["loaded_position"], item["loaded_name"]
+    return LoaderWrapper(
+        _checked(item["function"], str), _checked(item["rule_id"], str), _checked(item["callee"], str),
+        _checked(item["line"], int), _checked(item["column"], int),
+        None if position is None else _checked(position, int), _optional_str(name), _strings(item["through"]),
     )
 
 

@@ -2,8 +2,9 @@
 strictly.
 
 Keys: select, extend-select, ignore, exclude, artifact-allow, provenance-min-bytes, extend-exclude, per-file-ignores,
-fail-on, file-timeout. An unknown key, a wrong type or an unknown rule is a `ConfigError` (exit code 2),
-never silently ignored. Command-line flags override the file.
+fail-on, file-timeout, contexts (globs that put paths in a code context), context-policy (what each context's findings
+get). An unknown key, a wrong type or an unknown rule is a `ConfigError` (exit code 2), never silently ignored.
+Command-line flags override the file.
 
 The configuration usually comes with the code it is about, so it is no more trusted than that
 code: what it turns off is reported with the results (`AppliedConfig`), and `--isolated`
@@ -21,6 +22,7 @@ from typing import Any
 
 from mllint_sec.catalogue.model import Catalogue
 from mllint_sec.core.bounded_read import NotRegular, TooLarge, read_head, read_limited
+from mllint_sec.core.code_context import DEFAULT_POLICY, CodeContext, ContextPolicy
 from mllint_sec.core.severity import Severity
 from mllint_sec.core.wildmatch import Wildmatch, wildmatch
 from mllint_sec.python.budget import DEFAULT_SECONDS
@@ -54,6 +56,8 @@ class Config:
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     fail_on: Severity = DEFAULT_FAIL_ON
     file_timeout: float = DEFAULT_SECONDS  # a file's analysis may take this long, then it is MLS001 (0: no limit)
+    contexts: dict[CodeContext, list[str]] = field(default_factory=dict)  # globs that override the path conventions
+    context_policy: dict[CodeContext, ContextPolicy] = field(default_factory=lambda: dict(DEFAULT_POLICY))
 
 
 @dataclass(frozen=True)
@@ -73,11 +77,14 @@ class AppliedConfig:
     fail_on: Severity | None  # raised above the default, and not overridden by the command line
     artifact_allow: tuple[str, ...]  # callables trusted inside pickled artifacts (no ART002)
     provenance_min_bytes: int | None  # raised above the default: smaller data files need no record (PROV001)
+    # Globs into a context more lenient than library code (moving library code into `test` downgrades it).
+    contexts: tuple[tuple[CodeContext, tuple[str, ...]], ...] = ()
+    context_policy: tuple[tuple[CodeContext, ContextPolicy], ...] = ()  # policies more lenient than the default
 
     @property
     def silences(self) -> bool:
         return any((self.disabled_rules, self.exclude, self.extend_exclude, self.per_file_ignores, self.fail_on,
-                    self.artifact_allow, self.provenance_min_bytes))
+                    self.artifact_allow, self.provenance_min_bytes, self.contexts, self.context_policy))
 
 
 def applied_config(config: Config, catalogue: Catalogue, disabled_rules: frozenset[str],
@@ -100,11 +107,18 @@ def applied_config(config: Config, catalogue: Catalogue, disabled_rules: frozens
         artifact_allow=tuple(config.artifact_allow),
         provenance_min_bytes=(config.provenance_min_bytes
                               if config.provenance_min_bytes > DEFAULT_PROVENANCE_MIN_BYTES else None),
+        # Only globs into a context treated more leniently than library code can hide anything.
+        contexts=tuple((context, tuple(config.contexts[context])) for context in CodeContext
+                       if config.contexts.get(context) and config.context_policy[context].leniency
+                       > config.context_policy[CodeContext.LIBRARY].leniency),
+        context_policy=tuple((context, policy) for context, policy in config.context_policy.items()
+                             if policy.leniency > DEFAULT_POLICY[context].leniency),
     )
 
 
 _LIST_KEYS = {"select", "extend-select", "ignore", "exclude", "extend-exclude", "artifact-allow"}
-_KEYS = _LIST_KEYS | {"per-file-ignores", "fail-on", "provenance-min-bytes", "file-timeout"}
+_KEYS = _LIST_KEYS | {"per-file-ignores", "fail-on", "provenance-min-bytes", "file-timeout", "contexts",
+                      "context-policy"}
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -207,8 +221,13 @@ def load_config(path: Path | None, catalogue: Catalogue, explicit: bool = False)
             if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
                 raise ConfigError(f"{where}: per-file-ignores '{pattern}' must be a list of rule ids")
             config.per_file_ignores[pattern] = list(rules)
+    if "contexts" in section:
+        config.contexts = _contexts(section["contexts"], where)
+    if "context-policy" in section:
+        config.context_policy.update(_context_policy(section["context-policy"], where))
     for key, patterns in (("exclude", config.exclude), ("extend-exclude", config.extend_exclude),
-                          ("per-file-ignores", list(config.per_file_ignores))):
+                          ("per-file-ignores", list(config.per_file_ignores)),
+                          *((f"contexts.{context}", globs) for context, globs in config.contexts.items())):
         _check_patterns(patterns, f"{where}: '{key}'")
     for key, tokens in (("select", config.select), ("extend-select", config.extend_select), ("ignore", config.ignore)):
         resolve_tokens(tokens, catalogue, f"{where}: '{key}'")
@@ -216,6 +235,38 @@ def load_config(path: Path | None, catalogue: Catalogue, explicit: bool = False)
         resolve_tokens(tokens, catalogue, f"{where}: per-file-ignores '{pattern}'")
     _check_allow(config.artifact_allow, f"{where}: 'artifact-allow'")
     return config
+
+
+def _context(name: object, where: str) -> CodeContext:
+    if not isinstance(name, str) or name not in set(CodeContext):
+        raise ConfigError(f"{where}: unknown context '{name}' (known: {', '.join(CodeContext)})")
+    return CodeContext(name)
+
+
+def _contexts(table: Any, where: str) -> dict[CodeContext, list[str]]:
+    """`[tool.mllint-sec.contexts]`: context = [globs], the per-file-ignores pattern syntax."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: 'contexts' must be a table of context = [path patterns]")
+    found = {}
+    for name, globs in table.items():
+        context = _context(name, f"{where}: 'contexts'")
+        if not isinstance(globs, list) or not all(isinstance(glob, str) for glob in globs):
+            raise ConfigError(f"{where}: 'contexts.{name}' must be a list of path patterns")
+        found[context] = list(globs)
+    return found
+
+
+def _context_policy(table: Any, where: str) -> dict[CodeContext, ContextPolicy]:
+    """`[tool.mllint-sec.context-policy]`: context = "report" | "downgrade" | "ignore"."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: 'context-policy' must be a table of context = policy")
+    found = {}
+    for name, policy in table.items():
+        context = _context(name, f"{where}: 'context-policy'")
+        if not isinstance(policy, str) or policy not in set(ContextPolicy):
+            raise ConfigError(f"{where}: 'context-policy.{name}' must be one of {', '.join(ContextPolicy)}")
+        found[context] = ContextPolicy(policy)
+    return found
 
 
 def _check_patterns(patterns: list[str], where: str) -> None:

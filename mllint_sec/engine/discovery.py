@@ -208,7 +208,7 @@ class Discovery:
         chosen.setdefault(target.display, target)
 
 
-_MANIFEST_SUFFIXES = (".txt", ".in", ".toml", ".cfg")
+_MANIFEST_SUFFIXES = (".txt", ".in", ".toml", ".cfg", ".yml", ".yaml")  # .yml: conda environment files
 
 
 # A protocol 0-1 pickle has no magic number; most start by importing a callable (GLOBAL).

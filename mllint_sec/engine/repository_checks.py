@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from mllint_sec.core.file_kinds import FileKind, Target
 from mllint_sec.core.finding import Finding
 from mllint_sec.core.flow_summary import FlowSummary
+from mllint_sec.core.loader_wrapper import LoaderWrapper
 from mllint_sec.engine.repository import Project
 
 
@@ -26,6 +27,8 @@ class RepositoryScan:
     targets: list[tuple[Target, frozenset[str]]]  # every discovered file, with the rules enabled for it
     summaries: dict[str, FlowSummary]  # flow summaries of the Python files, by display path
     provenance_min_bytes: int  # smaller data files need no provenance record (PROV001)
+    # Module-level loader wrappers of the Python files, by display path (cross-module-wrappers).
+    wrappers: dict[str, tuple[LoaderWrapper, ...]] = field(default_factory=dict)
 
     def of_kind(self, *kinds: FileKind) -> list[tuple[Target, frozenset[str]]]:
         return [(target, rules) for target, rules in self.targets if target.kind in kinds]
@@ -35,6 +38,8 @@ class RepositoryScan:
 class CheckResult:
     findings: list[Finding]
     problems: list[str] = field(default_factory=list)  # warnings for the report (a file not followed)
+    # Findings made before the check that it shows wrong (an "unused" suppression its finding uses).
+    withdrawn: list[Finding] = field(default_factory=list)
 
 
 # A check: the scan and the findings made so far in, its own findings out.
@@ -42,8 +47,12 @@ RepositoryCheck = Callable[[RepositoryScan, list[Finding]], CheckResult]
 
 
 def dependencies(scan: RepositoryScan, known: list[Finding]) -> CheckResult:
-    """Unpinned ML dependencies (SUP006) and malformed requirements (MLS001) in the manifests."""
+    """Unpinned ML dependencies (SUP006) and malformed requirements (MLS001) in the manifests.
+
+    A `setup.py` is a Python file (analysed as one) and a manifest too; a syntax error the
+    per-file stage already reported there is not reported twice."""
     targets = scan.of_kind(FileKind.MANIFEST)
+    targets += [(t, rules) for t, rules in scan.of_kind(FileKind.SOURCE) if t.display.rpartition("/")[2] == "setup.py"]
     if not targets:
         return CheckResult([])
     from mllint_sec.repo.dependencies import dependency_findings  # packaging
@@ -58,7 +67,8 @@ def dependencies(scan: RepositoryScan, known: list[Finding]) -> CheckResult:
     found: list[Finding] = []
     for display, enabled in sorted(chosen.items()):
         found.extend(dependency_findings(display, declarations, catalogue, enabled))
-    return CheckResult(found)
+    reported = {(f.rule_id, f.path, f.line) for f in known}
+    return CheckResult([f for f in found if (f.rule_id, f.path, f.line) not in reported])
 
 
 def provenance(scan: RepositoryScan, known: list[Finding]) -> CheckResult:
@@ -86,10 +96,45 @@ def cross_module_flows(scan: RepositoryScan, known: list[Finding]) -> CheckResul
     return CheckResult(cross.findings(known, scan.summaries), cross.problems)
 
 
+def cross_module_wrappers(scan: RepositoryScan, known: list[Finding]) -> CheckResult:
+    """Calls of another scanned module's loader wrapper (a function that passes its argument to a
+    catalogued loader), judged as the loader call they amount to."""
+    if not any(scan.wrappers.values()):
+        return CheckResult([])
+    targets = [(t, rules) for t, rules in scan.of_kind(FileKind.SOURCE) if t.display.endswith(".py")]
+    enabled = frozenset().union(*(rules for _, rules in targets)) if targets else frozenset()
+    from mllint_sec.analysis.cross_module import CrossModule
+    from mllint_sec.analysis.cross_module_wrappers import CrossModuleWrappers
+    from mllint_sec.analysis.file_analyzer import Analyzer
+
+    wrappers = CrossModuleWrappers(CrossModule(targets, Analyzer(scan.project.catalogue, enabled)), scan.wrappers)
+    found, withdrawn = wrappers.findings(known)
+    return CheckResult(scan.project.settle(found), wrappers.problems, withdrawn)
+
+
+def cross_module_origins(scan: RepositoryScan, known: list[Finding]) -> CheckResult:
+    """Loads of what a function of another scanned module returns: that function's origin, one call
+    deep (analysis/cross_module_origins.py). Settles the findings made before it in place; makes none."""
+    waiting = [f for f in known if f.origin is not None and f.origin.callees]
+    if not waiting:
+        return CheckResult([])
+    targets = [(t, rules) for t, rules in scan.of_kind(FileKind.SOURCE) if t.display.endswith(".py")]
+    enabled = frozenset().union(*(rules for _, rules in targets)) if targets else frozenset()
+    from mllint_sec.analysis.cross_module import CrossModule
+    from mllint_sec.analysis.cross_module_origins import CrossModuleOrigins
+    from mllint_sec.analysis.file_analyzer import Analyzer
+
+    origins = CrossModuleOrigins(CrossModule(targets, Analyzer(scan.project.catalogue, enabled)))
+    origins.settle(waiting, {rule.id: rule.severity for rule in scan.project.catalogue.rules.values()})
+    return CheckResult([], origins.problems)
+
+
 REPOSITORY_CHECKS: dict[str, RepositoryCheck] = {
     "dependencies": dependencies,
     "provenance": provenance,
     "cross-module-flows": cross_module_flows,
+    "cross-module-wrappers": cross_module_wrappers,
+    "cross-module-origins": cross_module_origins,
 }
 
 
@@ -98,6 +143,7 @@ def run_repository_checks(scan: RepositoryScan, findings: list[Finding]) -> tupl
     problems: list[str] = []
     for check in REPOSITORY_CHECKS.values():
         result = check(scan, findings)
-        findings = findings + result.findings
+        withdrawn = {id(f) for f in result.withdrawn}
+        findings = [f for f in findings if id(f) not in withdrawn] + result.findings
         problems += result.problems
     return findings, problems

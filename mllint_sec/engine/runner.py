@@ -14,6 +14,7 @@ from typing import Any
 from mllint_sec.catalogue.loading import catalogue_dir, load_catalogue
 from mllint_sec.catalogue.model import Catalogue
 from mllint_sec.core.bounded_read import NotRegular, Refusal, TooLarge, read_limited
+from mllint_sec.core.code_context import DEFAULT_POLICY, CodeContext, ContextPolicy
 from mllint_sec.core.engine_rules import PARSE_ERROR
 from mllint_sec.core.file_kinds import MAX_NOTEBOOK_BYTES, MAX_SOURCE_BYTES, FileKind, Target
 from mllint_sec.core.file_result import FileResult
@@ -23,6 +24,7 @@ from mllint_sec.core.severity import Severity
 from mllint_sec.engine import baseline as baselines
 from mllint_sec.engine import cache as result_cache
 from mllint_sec.engine import gitdiff
+from mllint_sec.engine.code_contexts import CodeContexts
 from mllint_sec.engine.config import (
     AppliedConfig,
     Config,
@@ -69,6 +71,8 @@ class RunResult:
     not_scanned: list[str] = field(default_factory=list)  # artifacts left unread on purpose (Git LFS pointers)
     submodules: list[str] = field(default_factory=list)  # git submodules under the scanned paths, not entered
     configuration: AppliedConfig | None = None  # the configuration file used and what it turned off
+    ignored: list[Finding] = field(default_factory=list)  # dropped by their context's policy (`ignore`), counted
+    context_policy: dict[CodeContext, ContextPolicy] = field(default_factory=lambda: dict(DEFAULT_POLICY))
 
     @property
     def active(self) -> list[Finding]:
@@ -136,16 +140,23 @@ def run(options: Options) -> RunResult:
     project = Project(discovery, catalogue)
     findings = project.settle([f for result in results.values() for f in result.findings])
     summaries = {path: result.summary for path, result in results.items() if result.summary is not None}
-    scan = RepositoryScan(project, [(t, rules_for[t.display]) for t in targets], summaries, config.provenance_min_bytes)
+    wrappers = {path: result.wrappers for path, result in results.items() if result.wrappers}
+    scan = RepositoryScan(project, [(t, rules_for[t.display]) for t in targets], summaries, config.provenance_min_bytes,
+                          wrappers)
     findings, check_problems = run_repository_checks(scan, findings)
     problems.extend(check_problems)
+    # Contexts depend on the configuration, not the bytes: applied after the cache. A context is a
+    # file's, so dropping the ignored ones leaves the other findings' fingerprints as they were.
+    findings, ignored = CodeContexts(config, scan_root, discovery.config_relative).apply(findings)
     findings.sort(key=Finding.sort_key)
     assign_fingerprints(findings)  # over whole files, before any filtering, so they stay stable
+    assign_fingerprints(ignored)  # so that `baseline` can record them too
     findings = _only_reported(findings, targets, changed, known)
+    ignored = _only_reported(sorted(ignored, key=Finding.sort_key), targets, changed, known)
     disabled = enabled_rules(options, Config(), catalogue) - enabled
     configuration = applied_config(config, catalogue, disabled, fail_on_given=bool(options.fail_on))
     return RunResult(catalogue, findings, len(targets), problems, fail_on, enabled, scan_root, lfs_pointers,
-                     discovered.submodules, configuration)
+                     discovered.submodules, configuration, ignored, dict(config.context_policy))
 
 def _open_cache(options: Options, catalogue: Catalogue) -> result_cache.ResultCache | None:
     """The result cache, keyed by the catalogue's content; None when disabled or no user secret exists."""

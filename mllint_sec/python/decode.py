@@ -118,6 +118,11 @@ class _BigStackWorker:
                 sys.setrecursionlimit(old_limit)
 
     def run(self, function: Callable[..., _T], args: tuple[Any, ...]) -> tuple[_T | None, BaseException | None]:
+        if threading.current_thread() is self.thread:  # already on the big stack: queueing would wait on itself
+            try:
+                return function(*args), None
+            except BaseException as exc:  # noqa: BLE001 - reported as a diagnostic by the caller
+                return None, exc
         if self.thread is None or not self.thread.is_alive():
             previous = threading.stack_size()
             threading.stack_size(_STACK_BYTES)

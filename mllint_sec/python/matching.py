@@ -22,7 +22,7 @@ from mllint_sec.catalogue.model import (
     SubclassMatch,
 )
 from mllint_sec.core.unsettled import Unsettled
-from mllint_sec.python import budget, resolve, strings
+from mllint_sec.python import budget, forced_kwargs, resolve, strings, switches
 from mllint_sec.python.resolve import UNKNOWN, Const, LocalClass, Partial, QName
 from mllint_sec.python.scopes import FileFacts, NameOrAttribute, Scope, Site, children
 
@@ -58,6 +58,9 @@ class RawFinding:
     # What the call loads (CallMatch.loaded) and the scope it is evaluated in, when it was passed:
     # flows/origins.py follows it back to where the bytes come from.
     loaded: tuple[cst.BaseExpression, Scope] | None = None
+    # A call of a loader wrapper (loader_wrappers.py): the steps from the call's argument to the
+    # loader inside the wrapper, each a node of this file and what happens there.
+    via: tuple[tuple[cst.CSTNode, str], ...] = ()
 
 
 @dataclass
@@ -100,7 +103,9 @@ class MatchIndex:
                 for name in env_match.names:
                     index.env.setdefault(name, []).append((rule, env_match))
         index.words = frozenset(words)
-        index.last_words = frozenset(word[-1] for word in words)
+        # Blocks that declare command-line switches are kept by slicing too: a switch's default
+        # decides truth-kind checks (switches.py), whichever function of the file declares it.
+        index.last_words = frozenset(word[-1] for word in words) | switches.DECLARATION_WORDS
         index.env_names = frozenset(index.env)
         index.reference_names = frozenset(references)
         return index
@@ -153,6 +158,13 @@ def _find(args: list[_Arg], check: ArgCheck) -> tuple[str, cst.BaseExpression | 
         if arg.keyword in check.names:
             return "present", arg.value, arg.scope, arg.node
         if arg.star == "**":
+            forced = forced_kwargs.forced(arg.value, arg.node, arg.scope)
+            if forced is not None:  # a dict the function fills before spreading it
+                hit = next((forced.keys[name][1] for name in check.names if name in forced.keys), None)
+                if hit is not None:
+                    return "present", hit, forced.scope, arg.node
+                unknown_spread |= not forced.closed
+                continue
             literal = resolve.dict_literal(arg.value, arg.scope)
             if literal is None:
                 unknown_spread = True
@@ -244,6 +256,41 @@ def _fires(
     return truth is False  # falsy
 
 
+# The literal a check's message may claim the argument is: a truthy-kind check fires on a true
+# value ("with `x=True`"), a falsy-kind one on a false value; "without `x=True`" claims nothing.
+_CLAIMS = {"truthy": "True", "absent-or-truthy": "True", "one-of": "True", "falsy": "False",
+           "absent-or-falsy": "False"}
+_SHOWN_CHARACTERS = 60
+
+
+def _as_given(check: ArgCheck, state: str, expr: cst.BaseExpression | None, scope: Scope | None) -> str:
+    """The check's message, saying what the argument is when it is not the literal the message names.
+
+    `trust_remote_code=args.trust_remote_code` is not "`trust_remote_code=True`": a message's
+    "`name=True`" becomes "`name=args.trust_remote_code` (on unless `--no-...` is given)"; a message
+    without such a claim gets the switch's state appended.
+    """
+    message = check.message
+    if state != "present" or expr is None or scope is None:
+        return message
+    code = cst.Module([]).code_for_node(expr)
+    code = " ".join(code.split())  # one line, whatever the call's layout
+    if len(code) > _SHOWN_CHARACTERS:
+        code = code[: _SHOWN_CHARACTERS - 3] + "..."
+    declared = {switches.describe(switch) for switch in switches.switches_in(expr, scope)}
+    state_text = f" ({declared.pop()})" if len(declared) == 1 else ""
+    claim = _CLAIMS.get(check.check)
+    for name in check.names if claim is not None else ():
+        claimed = f"`{name}={claim}`"
+        if claimed in message:
+            if code == claim:
+                return message
+            return message.replace(claimed, f"`{name}={code}`{state_text}".replace("{", "{{").replace("}", "}}"))
+    if state_text:
+        return message + f" (`{check.names[0]}={code}`: {state_text[2:-1]})".replace("{", "{{").replace("}", "}}")
+    return message
+
+
 def _is_literal_names(value: resolve.Value) -> bool | None:
     """None/False/empty, or a literal sequence of strings: a reviewed list. True or computed: not."""
     if value is UNKNOWN:
@@ -315,7 +362,7 @@ def _evaluate(
             state, expr, scope, found = _find(args, check)
             if _fires(check, state, expr, scope, deferred):
                 node = found if state == "present" and found is not None else report
-                message, reason = check.message, check
+                message, reason = _as_given(check, state, expr, scope), check
                 break
         else:
             return None
@@ -537,6 +584,7 @@ class _FileMatcher:
 def match_file(facts: FileFacts, index: MatchIndex, calls: list[Site[cst.Call]] | None = None) -> list[RawFinding]:
     """The file's raw findings; `calls`: the call sites to match, in this order (default: all, in
     file order). Which calls are matched, and in what order, never changes a call's own findings."""
+    switches.register(facts)  # the file's switch declarations, for resolve.values
     matcher = _FileMatcher(facts, index)
     matcher.run(facts.calls if calls is None else calls)
     matcher.uncalled_aliases()
@@ -546,3 +594,18 @@ def match_file(facts: FileFacts, index: MatchIndex, calls: list[Site[cst.Call]] 
         unique.setdefault((finding.rule.id, id(finding.node)), finding)
     return list(unique.values())
 
+
+
+# --- what loader_wrappers.py evaluates a wrapper's call with: the same arguments and the same
+# evaluation as every catalogued call, so each argument check, message and `also` clause applies.
+Arg = _Arg
+call_args = _call_args
+call_matches = _call_matches
+find_argument = _find
+evaluate = _evaluate
+
+
+def cleared_by_code(facts: FileFacts, scope: Scope, match: CallMatch) -> bool:
+    """Whether the function around `scope` names one of the match's `unless_code_mentions` words."""
+    return bool(match.unless_code_mentions) and _FileMatcher(facts, MatchIndex()).mentions(
+        scope, match.unless_code_mentions)

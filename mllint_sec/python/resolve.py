@@ -14,7 +14,7 @@ from typing import TypeAlias
 
 import libcst as cst
 
-from mllint_sec.python import budget
+from mllint_sec.python import budget, switches
 from mllint_sec.python.fixpoint import Answers
 from mllint_sec.python.scopes import ASSIGN, CLASS, IMPORT, Binding, Scope
 
@@ -240,8 +240,13 @@ def values(expr: cst.BaseExpression | None, scope: Scope, depth: int = 0) -> lis
             module = scope.module()
             stars: list[Value] = [QName(f"{s}.{expr.value}") for s in module.star_imports if not s.startswith(".")]
             return stars or [UNKNOWN]
-        return [v for binding in bindings for v in _binding_values(binding, depth)]
+        return [v for binding in bindings for v in _binding_values(binding, depth, expr.value)]
     if isinstance(expr, cst.Attribute):
+        # `args.trust_remote_code`: what the switch holds when the user passes nothing (switches.py),
+        # never the imported object `shared.args.x` itself, whose truth says nothing.
+        declared = switches.attribute_switch(expr, scope)
+        if declared is not None:
+            return _switch_values(declared)
         names = [t for t in callee_targets(expr, scope) if isinstance(t, str)]
         return [QName(n) for n in names] or [UNKNOWN]
     if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
@@ -268,13 +273,21 @@ def values(expr: cst.BaseExpression | None, scope: Scope, depth: int = 0) -> lis
     return [UNKNOWN]
 
 
-def _binding_values(binding: Binding, depth: int) -> list[Value]:
+def _switch_values(declared: list[switches.Switch]) -> list[Value]:
+    found: list[Value] = [UNKNOWN if s.default is switches.NO_DEFAULT else Const(s.default) for s in declared]
+    return list(dict.fromkeys(found)) or [UNKNOWN]
+
+
+def _binding_values(binding: Binding, depth: int, name: str) -> list[Value]:
     if binding.kind == IMPORT and binding.qname:
         return [QName(binding.qname)]
     if binding.kind == ASSIGN:
         return values(binding.value, binding.scope, depth + 1)
     if binding.kind == CLASS and isinstance(binding.node, cst.ClassDef):
         return [LocalClass(binding.node, binding.scope)]
+    command_parameter = switches.parameter_switch(name, binding)  # click / typer / fire
+    if command_parameter is not None:
+        return _switch_values([command_parameter])
     return [UNKNOWN]
 
 

@@ -34,6 +34,8 @@ def record(applied: AppliedConfig, scan_root: Path) -> dict[str, Any]:
         "fail_on": applied.fail_on,
         "artifact_allow": list(applied.artifact_allow),
         "provenance_min_bytes": applied.provenance_min_bytes,
+        "contexts": {context.value: list(globs) for context, globs in applied.contexts},
+        "context_policy": {context.value: policy.value for context, policy in applied.context_policy},
     }
 
 
@@ -63,6 +65,12 @@ def changes(applied: AppliedConfig) -> list[tuple[str, str]]:
     if applied.provenance_min_bytes is not None:
         found.append((f"needs provenance only from {applied.provenance_min_bytes} bytes",
                       f"provenance-min-bytes = {applied.provenance_min_bytes}"))
+    if applied.contexts:  # a glob can move library code into a downgraded or ignored context
+        found.append((f"sets the context of {_count(sum(len(globs) for _, globs in applied.contexts), 'pattern')}",
+                      "; ".join(f"{context}: {', '.join(globs)}" for context, globs in applied.contexts)))
+    for context, policy in applied.context_policy:
+        verb = "ignores" if policy.value == "ignore" else "downgrades"
+        found.append((f"{verb} findings in {context} code", f"context-policy.{context} = {policy}"))
     return found
 
 

@@ -22,6 +22,8 @@ class RenderOptions:
     show_suppressed: bool = False  # text: list suppressed findings as well
     include_suppressed: bool = False  # SARIF: emit suppressed results, marked with suppressions[]
     category: str | None = None  # SARIF: runAutomationDetails.id, the code scanning category
+    sort: str = "severity"  # text and GitHub: "severity" (most severe first, then by place) or "path"
+    statistics: bool = False  # text: a table of counts per rule and context after the findings
 
 
 @dataclass(frozen=True)

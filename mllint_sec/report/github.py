@@ -2,7 +2,8 @@
 
 For repositories without code scanning: the runner turns each line into an
 annotation on the pull request's diff. Paths are relative to the repository root
-(the git top level, else the scan root), as in the SARIF output.
+(the git top level, else the scan root), as in the SARIF output. The most severe come first (as in
+the text output; `--sort path` for path order): a job's log shows the first annotations.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from mllint_sec.engine.runner import RunResult
 from mllint_sec.report.escape import visible
 from mllint_sec.report.formats import Format, RenderOptions
+from mllint_sec.report.order import ordered
 from mllint_sec.report.repository_facts import locate_repository
 from mllint_sec.report.source_lines import SourceFiles
 
@@ -36,7 +38,7 @@ def render(result: RunResult, options: RenderOptions = RenderOptions()) -> str: 
     sources = SourceFiles(scan_root, locate_repository(scan_root).root)
     rules = result.catalogue.rules
     lines = []
-    for finding in result.active:
+    for finding in ordered(result.active, options.sort):
         rule = rules.get(finding.rule_id)
         title = f"{finding.rule_id} {rule.name}" if rule else finding.rule_id
         empty = finding.end_line < finding.line or (

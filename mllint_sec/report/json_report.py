@@ -7,6 +7,8 @@ import re
 from collections import Counter
 
 from mllint_sec import __version__
+from mllint_sec.core.code_context import CodeContext
+from mllint_sec.core.finding import Finding
 from mllint_sec.core.flow_step import FlowStep
 from mllint_sec.core.severity import Severity
 from mllint_sec.engine.runner import RunResult
@@ -27,6 +29,7 @@ def render(result: RunResult, options: RenderOptions = RenderOptions()) -> str: 
     rules = result.catalogue.rules
     active = result.active
     counts = Counter(f.severity for f in active)
+    by_context = Counter(_context(f) for f in active)
     document = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "mllint-sec", "version": __version__},
@@ -45,16 +48,22 @@ def render(result: RunResult, options: RenderOptions = RenderOptions()) -> str: 
                 "fingerprint": f.fingerprint,
                 "suppressed": f.suppressed,
                 "suppression_reason": f.suppression_reason,
+                "context": _context(f),
                 **({"cell": f.cell.cell, "cell_line": f.cell.line} if f.cell is not None else {}),
                 **({"flow": [_step(step) for step in f.flow]} if f.flow else {}),
+                **_about(f),
             }
             for f in result.findings
         ],
         "summary": {
             "files_scanned": result.files_scanned,
+            "files_with_findings": len({f.path for f in active}),
             "findings": len(active),
             "suppressed": len(result.findings) - len(active),
             "by_severity": {s: counts[s] for s in Severity},
+            "by_context": {c: by_context[c] for c in CodeContext},
+            "ignored_by_context_policy": sum(not f.suppressed for f in result.ignored),
+            "context_policy": {c: result.context_policy[c] for c in CodeContext if c in result.context_policy},
             "fail_on": result.fail_on,
             "failing": len(result.failing()),
         },
@@ -72,6 +81,26 @@ def json_text(document: object) -> str:
     file name's undecodable byte survives: `os.fsencode(json.loads(text)["path"])` gives the name's bytes."""
     text = json.dumps(document, indent=2, ensure_ascii=False)
     return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text) + "\n"
+
+
+def _context(finding: Finding) -> CodeContext:
+    return finding.context or CodeContext.LIBRARY  # a finding made outside a run has no context yet
+
+
+def _about(finding: Finding) -> dict[str, object]:
+    """Where the loaded bytes come from, the gate around the load and the other places the finding is about;
+    each only when there is one."""
+    about: dict[str, object] = {}
+    if finding.origin is not None:
+        origin: dict[str, object] = {"kind": finding.origin.kind, "description": finding.origin.description}
+        if finding.origin.step is not None:
+            origin["location"] = _step(finding.origin.step)
+        about["origin"] = origin
+    if finding.guard is not None:
+        about["guard"] = finding.guard
+    if finding.related:
+        about["related"] = [_step(step) for step in finding.related]
+    return about
 
 
 def _step(step: FlowStep) -> dict[str, object]:

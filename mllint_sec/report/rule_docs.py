@@ -91,6 +91,12 @@ def render_docs(rule: Rule, catalogue: Catalogue) -> str:
     ]
     if docs.get("known_limits"):
         parts += ["", "## Known limits", "", docs["known_limits"].strip()]
+    if rule.family == "deserialization" or any(match.family == "deserialization" for match in rule.flows):
+        from mllint_sec.catalogue.origin_tables import tables  # the shared text of rules/origins.toml [docs]
+
+        shared = tables().docs
+        parts += ["", "## Where the loaded data comes from", "", shared["origins"].strip()]
+        parts += ["", "## Guards", "", shared["guards"].strip()]
     parts += ["", "## Suppression", "", f"`# mllint-sec: ignore[{rule.id}] -- reason` on the reported line."]
     parts += ["", "## References", ""] + [f"- {ref}" for ref in docs["references"]]
     return "\n".join(textwrap.dedent(p) for p in parts) + "\n"

@@ -33,8 +33,10 @@ import sarif_om as om
 
 from mllint_sec import __version__
 from mllint_sec.catalogue.model import Catalogue, Rule
+from mllint_sec.core.code_context import CodeContext
 from mllint_sec.core.engine_rules import PARSE_ERROR
 from mllint_sec.core.finding import Finding
+from mllint_sec.core.flow_step import FlowStep
 from mllint_sec.engine.runner import RunResult
 from mllint_sec.report import configuration
 from mllint_sec.report.formats import Format, RenderOptions
@@ -63,6 +65,11 @@ LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "not
 # GitHub: > 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium, 0.1-3.9 low; stay clear of the edges.
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "note": "1.0"}
 PROBLEM_SEVERITY = {"error": "error", "warning": "warning", "note": "recommendation"}
+# result.rank (0-100, higher comes first): the finding's own severity, which its context has already
+# lowered (a test's critical finding is low), so consumers that sort by rank put library code first.
+# GitHub takes security-severity and precision from the rule only; level, rank and tags are per result.
+RANK = {severity: float(score) * 10 for severity, score in SECURITY_SEVERITY.items()}
+CONTEXT_TAG = "context:"
 NON_SECURITY_FAMILIES = frozenset({"engine"})
 
 
@@ -214,12 +221,52 @@ def _result(finding: Finding, rule_index: int, sources: _Sources, include_suppre
         rule_id=finding.rule_id,
         rule_index=rule_index,
         level=level(finding.severity),
+        rank=RANK[finding.severity],
         message=om.Message(text=finding.message),
         locations=[_location(finding, sources)],
+        related_locations=_related_locations(finding, sources),
         partial_fingerprints=fingerprints,
         suppressions=suppressions,
         code_flows=_code_flows(finding, sources),
+        properties=_result_properties(finding),
     )
+
+
+def _result_properties(finding: Finding) -> dict[str, object]:
+    """`context:<name>` as a tag (a filter in any SARIF viewer); where the loaded bytes come from; the guard."""
+    properties: dict[str, object] = {"tags": [CONTEXT_TAG + (finding.context or CodeContext.LIBRARY)]}
+    if finding.origin is not None:
+        properties["origin"] = {"kind": finding.origin.kind, "description": finding.origin.description}
+    if finding.guard is not None:
+        properties["guard"] = finding.guard
+    return properties
+
+
+def _related_locations(finding: Finding, sources: _Sources) -> list[om.Location] | None:
+    """The origin's place (where the loaded bytes come from), then the other places the finding is about."""
+    steps: list[FlowStep] = []
+    if finding.origin is not None and finding.origin.step is not None:
+        step = finding.origin.step
+        steps.append(step if step.message else FlowStep(step.line, step.column, step.end_line, step.end_column,
+                                                        finding.origin.description, step.path))
+    steps.extend(finding.related)
+    if not steps:
+        return None
+    return [
+        om.Location(
+            id=number,  # unique within the result, as the schema asks of related locations
+            physical_location=om.PhysicalLocation(
+                artifact_location=sources.artifact(step.path or finding.path), region=_step_region(step)
+            ),
+            message=om.Message(text=step.message),
+        )
+        for number, step in enumerate(steps)
+    ]
+
+
+def _step_region(step: FlowStep) -> om.Region:
+    return om.Region(start_line=step.line, start_column=step.column, end_line=step.end_line,
+                     end_column=step.end_column)
 
 
 def _code_flows(finding: Finding, sources: _Sources) -> list[om.CodeFlow] | None:
@@ -231,9 +278,7 @@ def _code_flows(finding: Finding, sources: _Sources) -> list[om.CodeFlow] | None
         om.ThreadFlowLocation(
             location=om.Location(
                 physical_location=om.PhysicalLocation(
-                    artifact_location=sources.artifact(step.path or finding.path),
-                    region=om.Region(start_line=step.line, start_column=step.column,
-                                     end_line=step.end_line, end_column=step.end_column),
+                    artifact_location=sources.artifact(step.path or finding.path), region=_step_region(step)
                 ),
                 message=om.Message(text=step.message),
             ),

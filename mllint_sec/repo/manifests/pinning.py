@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 from mllint_sec.repo.manifests.manifest import Dependency
 
@@ -38,3 +39,27 @@ def is_pinned(dep: Dependency) -> bool:
         return False
     exact = [s for s in specifiers if s.operator == "===" or (s.operator == "==" and not s.version.endswith(".*"))]
     return len(exact) == 1
+
+
+def is_series_pin(dep: Dependency) -> bool:
+    """Whether `dep` keeps to one release series of at least two components: `==1.5.*`, `~=1.5.0`.
+
+    Such a range takes the series' bug-fix releases only (conda's `=1.5` reads as `==1.5.*`);
+    `==1.*` or `~=1.5` (any 1.x from 1.5) are not series pins.
+    """
+    if dep.url is not None:
+        return False
+    try:
+        specifiers = SpecifierSet(dep.specifier)
+    except InvalidSpecifier:
+        return False
+    for specifier in specifiers:
+        try:
+            release = Version(specifier.version.removesuffix(".*")).release
+        except InvalidVersion:  # `===` takes any string
+            continue
+        if specifier.operator == "==" and specifier.version.endswith(".*") and len(release) >= 2:
+            return True
+        if specifier.operator == "~=" and len(release) >= 3:
+            return True
+    return False
