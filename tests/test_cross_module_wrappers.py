@@ -129,3 +129,22 @@ def test_the_cache_keeps_the_summaries(tmp_path):
     key = cache.key(b"data", frozenset({"LOAD003"}))
     cache.put(key, FileResult(wrappers=(wrapper,)))
     assert cache.get(key, "x.py").wrappers == (wrapper,)
+
+
+def test_only_files_importing_the_wrappers_module_are_read(scan, write, tmp_path, monkeypatch):
+    # The analysis records each file's imports, so the pass reads candidates only (not every file, each run).
+    from mllint_sec.analysis.cross_module import CrossModule
+
+    _repo(write, tmp_path, PATCHES["defaulting"], SPELLINGS["absolute"].format(extra=""))
+    write(tmp_path, {f"pkg/other_{n}.py": "import os\nx = os.getcwd()\n" for n in range(20)})
+    read: list[str] = []
+    original = CrossModule.text
+
+    def recording(self, display):
+        read.append(display)
+        return original(self, display)
+
+    monkeypatch.setattr(CrossModule, "text", recording)
+    report, _ = scan(tmp_path, "--no-cache", "--select", "LOAD003")
+    assert [f["line"] for f in _calls(report)] == [2]
+    assert not [path for path in read if "other_" in path]

@@ -39,18 +39,14 @@ from mllint_sec.flows.sinks import INFERENCE, TRAINING, returns
 from mllint_sec.flows.sources import Source, parameter, positional_names
 from mllint_sec.flows.taint import DESERIALIZE, Flow, Step, Taint
 from mllint_sec.python import decode as source
-from mllint_sec.python import positions, resolve
+from mllint_sec.python import positions, resolve, slicing
 from mllint_sec.python.lines import physical_lines
 from mllint_sec.python.matching import match_file
 from mllint_sec.python.positions import Range
 from mllint_sec.python.scopes import FileFacts, Scope, collect
 
 MAX_BYTES = 1 << 20  # files larger than this are not read for cross-module flows
-_IMPORTS = re.compile(
-    r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+\(?([\w, \t]*)|import[ \t]+([.\w]+))", re.MULTILINE
-)
 _USES = (DESERIALIZE, INFERENCE, TRAINING)
-IMPORTS = _IMPORTS  # for cross_module_wrappers.py, which picks files by their imports too
 
 
 @dataclass
@@ -106,6 +102,7 @@ class CrossModule:
         self.analyzer = analyzer
         self.rules = analyzer.flow_rules
         self.parsed: dict[str, Parsed | None] = {}
+        self.sliced_for: dict[str, frozenset[str]] = {}  # files parsed sliced: the words their blocks kept
         self.texts: dict[str, str] = {}
         self.defines: dict[tuple[str, str], bool] = {}
         self.problems: list[str] = []
@@ -143,9 +140,18 @@ class CrossModule:
         """A scanned file's text (read once per run, bounded); "" when it cannot be read."""
         return self._text(display)
 
-    def parse(self, display: str) -> Parsed | None:
-        """A scanned file parsed (once per run), or None when it cannot be."""
-        return self._parse(display)
+    def parse(self, display: str, words: frozenset[str] | None = None) -> Parsed | None:
+        """A scanned file parsed (once per run), or None when it cannot be. `words`: only the top-level
+        blocks that name one of them are wanted; the others are stubbed (python/slicing.py keeps lines
+        and columns), which parses several times faster. Asking again with words it did not keep parses
+        again."""
+        kept = self.sliced_for.get(display)
+        if display in self.parsed and (kept is None or (words is not None and words <= kept)):
+            return self.parsed[display]
+        self.parsed.pop(display, None)
+        if kept is not None and words is not None:
+            words = words | kept
+        return self._parse(display, words)
 
     def _text(self, display: str) -> str:
         if display not in self.texts:
@@ -158,13 +164,20 @@ class CrossModule:
             self.texts[display] = text
         return self.texts[display]
 
-    def _parse(self, display: str) -> Parsed | None:
+    def _parse(self, display: str, words: frozenset[str] | None = None) -> Parsed | None:
         if display not in self.parsed:
             self.parsed[display] = None
+            self.sliced_for.pop(display, None)
             text = self._text(display)
-            module, error = source.run_guarded(source.parse, text) if text else (None, None)
+            reduced = slicing.reduce_source(text, words) if text and words else None
+            module, error = source.run_guarded(source.parse, reduced or text) if text else (None, None)
+            if reduced is not None and not isinstance(module, cst.Module):
+                module, error = source.run_guarded(source.parse, text)  # the stubbed text did not parse
+                reduced = None
             if error is not None or not isinstance(module, cst.Module):
                 return None
+            if reduced is not None and words is not None:
+                self.sliced_for[display] = words
             facts = collect(module, self.analyzer.index.reference_names)
             parsed = Parsed(self.by_display[display], text, module, facts, self.index.dotted.get(display, ""))
             for statement in module.body:

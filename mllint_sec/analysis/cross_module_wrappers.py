@@ -15,11 +15,9 @@ These findings depend on two files, so they are never cached per file.
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
-from mllint_sec.analysis.cross_module import IMPORTS, CrossModule, Parsed
+from mllint_sec.analysis.cross_module import CrossModule, Parsed
 from mllint_sec.core.engine_rules import UNUSED_SUPPRESSION
 from mllint_sec.core.finding import Finding, normalise
 from mllint_sec.core.flow_step import FlowStep
@@ -27,15 +25,19 @@ from mllint_sec.core.loader_wrapper import LoaderWrapper
 from mllint_sec.core.suppressions import apply_line_comments
 from mllint_sec.python import decode as source
 from mllint_sec.python import positions
+from mllint_sec.python.imports import imported_names
 from mllint_sec.python.lines import physical_lines
 from mllint_sec.python.loader_wrappers import MAX_DEPTH, Wrapper, WrapperCall, Wrappers
 
 
 class CrossModuleWrappers:
-    def __init__(self, cross: CrossModule, exported: dict[str, tuple[LoaderWrapper, ...]]):
+    def __init__(self, cross: CrossModule, exported: dict[str, tuple[LoaderWrapper, ...]],
+                 imports: dict[str, tuple[str, ...]] | None = None):
         """`cross`: the run's CrossModule (its files, parses and module index); `exported`: each
-        file's wrapper summaries, by display path."""
+        file's wrapper summaries, by display path; `imports`: what each file's imports name, as its
+        analysis recorded them (python/imports.py; a file without a record has its text read)."""
         self.cross = cross
+        self.imports = imports
         self.exported = {display: {w.function for w in wrappers} for display, wrappers in exported.items() if wrappers}
         self.defining: dict[str, set[str]] = {}  # the files known to define wrappers, and their names
         self.built: dict[str, Wrappers | None] = {}
@@ -81,31 +83,37 @@ class CrossModuleWrappers:
 
     # --- which files to read ---------------------------------------------------------------------
     def _callers(self, defining: dict[str, set[str]]) -> list[str]:
-        """Files whose text names one of the wrappers and imports a module resolving to its file."""
+        """Files that import a module resolving to a wrapper's file and whose text names the wrapper.
+        The recorded imports pick the candidates, so only they are read."""
         found = []
         for display in sorted(self.cross.by_display):
             if not display.endswith(".py"):
                 continue
+            names = self._imports_of(display)
+            imported = self._imported_files(display, names) & (defining.keys() - {display})
+            if not imported:
+                continue
             text = self.cross.text(display)
-            named = {path for path, names in defining.items() if path != display and any(n in text for n in names)}
-            if named and self._imported_files(display, text) & named:
+            if any(name in text for path in imported for name in defining[path]):
                 found.append(display)
         return found
 
-    def _imported_files(self, display: str, text: str) -> set[str]:
+    def _imports_of(self, display: str) -> tuple[str, ...]:
+        if self.imports is not None and display in self.imports:
+            return self.imports[display]
+        if self.imports is not None:
+            return ()  # analysed, and its imports name nothing
+        return imported_names(self.cross.text(display))
+
+    def _imported_files(self, display: str, names: tuple[str, ...]) -> set[str]:
         files: set[str] = set()
         index = self.cross.index
-        for match in IMPORTS.finditer(text):
-            module = match.group(1) or match.group(3)
-            joint = "" if module.endswith(".") else "."  # `from . import patches`
-            spelled = [module] if match.group(3) else [f"{module}{joint}{n}" for n in
-                                                       re.split(r"[,\s]+", match.group(2) or "") if n]
-            for name in [*spelled, module]:
-                # `from pkg.utils import patches` (a module) and `from .patches import f` (a function).
-                for candidate in (f"{name}.x", name):
-                    place = index.function_of(candidate, display)
-                    if place is not None:
-                        files.add(place[0].display)
+        for name in names:
+            # `from pkg.utils import patches` (a module) and `from .patches import f` (a function).
+            for candidate in (f"{name}.x", name):
+                place = index.function_of(candidate, display)
+                if place is not None:
+                    files.add(place[0].display)
         return files
 
     # --- the wrappers of a file, with those of the modules it imports ----------------------------
@@ -114,7 +122,12 @@ class CrossModuleWrappers:
             return self.built[display]
         if display in self.building:
             return None  # a cycle of imports: this file's wrappers are still being found
-        parsed = self.cross.parse(display)
+        # Only blocks that name a known wrapper (or, in a file that defines some, a loader) hold what
+        # this pass looks for.
+        words = frozenset().union(*self.defining.values())
+        if display in self.defining:
+            words |= self.cross.analyzer.index.last_words
+        parsed = self.cross.parse(display, words)
         if parsed is None:
             self.built[display] = None
             return None

@@ -26,6 +26,7 @@ from mllint_sec.flows import summary as flow_summary
 from mllint_sec.flows.taint import Taint
 from mllint_sec.python import budget, loader_wrappers, notebooks, positions, scopes, slicing
 from mllint_sec.python import decode as source
+from mllint_sec.python.imports import imported_names
 from mllint_sec.python.lines import physical_lines
 from mllint_sec.python.matching import MatchIndex, RawFinding, match_file
 from mllint_sec.python.positions import Range
@@ -73,7 +74,10 @@ class Analyzer:
         text = source.decode(data)
         if isinstance(text, source.ParseFailure):
             return FileResult(self.failure(path, text))
-        return self.analyze_text(path, text)
+        result = self.analyze_text(path, text)
+        if self.summaries and path.endswith(".py"):
+            result.imports = imported_names(text)
+        return result
 
     def analyze_text(self, path: str, text: str) -> FileResult:
         summarize = self._summarizes(path, text)
@@ -137,7 +141,7 @@ class Analyzer:
         facts = scopes.collect(module, self.index.reference_names)
         raw = match_file(facts, self.index)
         wrappers = loader_wrappers.Wrappers(facts, self.index)
-        if sliced and wrappers.of:
+        if sliced and reduced is not None and _stubbed_mention(text, reduced, {w.name for w in wrappers.all()}):
             # A stubbed block may call the file's wrappers (its code need not name a loader): read it all.
             whole = source.parse(text)
             if isinstance(whole, cst.Module):
@@ -251,6 +255,12 @@ class Analyzer:
                 )
             )
         return unused
+
+
+def _stubbed_mention(text: str, reduced: str, names: set[str]) -> bool:
+    """Whether the slicer stubbed out text that names one of `names` (a call, or an alias of one, must
+    name it): the kept blocks name it as often as the whole text unless a stubbed block does too."""
+    return any(text.count(name) > reduced.count(name) for name in names)
 
 
 def _on_notebook(finding: Finding, notebook: notebooks.NotebookSource, lines: list[str]) -> Finding:

@@ -18,3 +18,6 @@ class FileResult:
     cacheable: bool = True
     # Module-level functions that are loaders themselves, for calls from other modules (Python files only).
     wrappers: tuple[LoaderWrapper, ...] = ()
+    # What its import statements name (python/imports.py), so cross-module passes can pick the files
+    # that may call another module's function without reading every file (Python files only).
+    imports: tuple[str, ...] = ()

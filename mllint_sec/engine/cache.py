@@ -50,7 +50,8 @@ from mllint_sec.core.unsettled import Unsettled
 # 3: a MAC line before the JSON.
 # 4: a finding's origin, guard and related locations.
 # 5: the file's loader wrappers (core/loader_wrapper.py) beside its findings.
-FORMAT = 5
+# 6: the names the file's imports bring in (python/imports.py).
+FORMAT = 6
 _RUN_FIELDS = frozenset({"path", "fingerprint", "context"})
 SECRET_BYTES = 32
 MAX_ENTRY_BYTES = 64 * 1024 * 1024  # far above any real entry; a larger file is not read
@@ -137,7 +138,8 @@ class ResultCache:
             findings = [_finding(item, path) for item in entry["findings"]]
             summary = entry["summary"]
             wrappers = tuple(_wrapper(item) for item in _checked(entry["wrappers"], list))
-            return FileResult(findings, None if summary is None else _summary(summary), wrappers=wrappers)
+            return FileResult(findings, None if summary is None else _summary(summary), wrappers=wrappers,
+                              imports=_strings(entry["imports"]))
         except (ValueError, KeyError, TypeError, AttributeError):
             return None  # written by a faulty version: recompute and overwrite
 
@@ -147,6 +149,7 @@ class ResultCache:
             "findings": [{k: v for k, v in asdict(f).items() if k not in _RUN_FIELDS} for f in result.findings],
             "summary": None if result.summary is None else asdict(result.summary),
             "wrappers": [asdict(wrapper) for wrapper in result.wrappers],
+            "imports": list(result.imports),
         }
         text = json.dumps(entry, separators=(",", ":")).encode("ascii")
         target = self._path(key)

@@ -29,6 +29,8 @@ class RepositoryScan:
     provenance_min_bytes: int  # smaller data files need no provenance record (PROV001)
     # Module-level loader wrappers of the Python files, by display path (cross-module-wrappers).
     wrappers: dict[str, tuple[LoaderWrapper, ...]] = field(default_factory=dict)
+    # What each Python file's imports name (python/imports.py), by display path: which files may call them.
+    imports: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def of_kind(self, *kinds: FileKind) -> list[tuple[Target, frozenset[str]]]:
         return [(target, rules) for target, rules in self.targets if target.kind in kinds]
@@ -107,7 +109,8 @@ def cross_module_wrappers(scan: RepositoryScan, known: list[Finding]) -> CheckRe
     from mllint_sec.analysis.cross_module_wrappers import CrossModuleWrappers
     from mllint_sec.analysis.file_analyzer import Analyzer
 
-    wrappers = CrossModuleWrappers(CrossModule(targets, Analyzer(scan.project.catalogue, enabled)), scan.wrappers)
+    wrappers = CrossModuleWrappers(CrossModule(targets, Analyzer(scan.project.catalogue, enabled)), scan.wrappers,
+                                   scan.imports)
     found, withdrawn = wrappers.findings(known)
     return CheckResult(scan.project.settle(found), wrappers.problems, withdrawn)
 

@@ -141,8 +141,9 @@ def run(options: Options) -> RunResult:
     findings = project.settle([f for result in results.values() for f in result.findings])
     summaries = {path: result.summary for path, result in results.items() if result.summary is not None}
     wrappers = {path: result.wrappers for path, result in results.items() if result.wrappers}
+    imports = {path: result.imports for path, result in results.items() if result.imports}
     scan = RepositoryScan(project, [(t, rules_for[t.display]) for t in targets], summaries, config.provenance_min_bytes,
-                          wrappers)
+                          wrappers, imports)
     findings, check_problems = run_repository_checks(scan, findings)
     problems.extend(check_problems)
     # Contexts depend on the configuration, not the bytes: applied after the cache. A context is a
