@@ -30,10 +30,11 @@ import libcst as cst
 from mllint_sec.catalogue.origin_tables import OriginTables, PathArgument, tables
 from mllint_sec.core.flow_step import FlowStep
 from mllint_sec.core.origin import WORST_FIRST, Origin, OriginKind
+from mllint_sec.flows.origin_order import StatementOrder
 from mllint_sec.python import budget, resolve, strings
 from mllint_sec.python.matching import RawFinding
 from mllint_sec.python.positions import Range
-from mllint_sec.python.scopes import ASSIGN, CLASS, IMPORT, FileFacts, Scope, Site, children
+from mllint_sec.python.scopes import ASSIGN, CLASS, IMPORT, OTHER, Binding, FileFacts, Scope, Site, children
 
 MAX_STEPS = 500  # questions one classification may ask; past it, what is left is unknown
 MAX_CALLS = 4  # the file's own functions followed into, one inside another
@@ -63,6 +64,8 @@ class Traced:
 
 
 _UNKNOWN = Traced(OriginKind.UNKNOWN, "")
+# An attribute of `self` met again while its own values are being checked (origins of cycles).
+_ASSUMED = Traced(OriginKind.ROUND_TRIP, "")
 
 
 def worst(found: list[Traced]) -> Traced:
@@ -152,6 +155,8 @@ class _Question:
     # (id(function scope), parameter name) -> (argument expression, its scope), for a call being followed
     bound: dict[tuple[int, str], tuple[cst.BaseExpression | None, Scope]] = field(default_factory=dict)
     calls: int = 0
+    # (id(ClassDef), attribute name) of the attributes of `self` being followed on the current path
+    attributes: set[tuple[int, str]] = field(default_factory=set)
 
 
 class Origins:
@@ -163,6 +168,8 @@ class Origins:
         self.order = {id(site.node): index for index, site in enumerate(facts.calls)}
         self._writes: dict[int, list[tuple[int, Site[cst.Call], cst.BaseExpression, str]]] | None = None
         self._cli_functions: set[int] | None = None
+        self._attributes: _ClassAttributes | None = None
+        self._orders: dict[int, StatementOrder] = {}  # id(function or module) -> its statements' order
         network_methods = {n.rsplit(".", 1)[-1] for n in self.tables.network_returns}
         self.network_methods = frozenset(m for m in network_methods if "download" in m or "cached" in m or "url" in m)
 
@@ -235,7 +242,24 @@ class Origins:
         if isinstance(expr, cst.Dict):
             return [t for e in expr.elements if isinstance(e, cst.DictElement)
                     for t in self._trace(e.value, scope, question)]
+        if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+            # `[_serialize(x) for x in items]`: the elements are what `elt` computes, in the comprehension's scope.
+            where = self._scope_of(expr.elt)
+            return self._trace(expr.elt, where, question) if where is not None else [_UNKNOWN]
         return [_UNKNOWN]
+
+    def _scope_of(self, expr: cst.BaseExpression) -> Scope | None:
+        """The scope an expression is evaluated in, known from a call in it (scopes.py records calls
+        with their scope, not comprehensions or lambdas); None when it has no call of its own."""
+        stack: list[cst.CSTNode] = [expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Call):
+                index = self.order.get(id(node))
+                return self.facts.calls[index].scope if index is not None else None
+            if not isinstance(node, (cst.Lambda, cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+                stack.extend(reversed(list(children(node))))
+        return None
 
     def _constant(self, expr: cst.BaseExpression, scope: Scope) -> Traced:
         """A path built from constants only: the repository file it names."""
@@ -271,9 +295,9 @@ class Origins:
         user = self._user_value([n for n in names if isinstance(n, str)], expr)
         if user is not None:
             return [user]
-        bindings, _ = scope.lookup(expr.value)
+        bindings, owner = scope.lookup(expr.value)
         found: list[Traced] = []
-        for binding in bindings:
+        for binding in self._reaching(bindings, owner, expr, scope):
             if binding.kind == ASSIGN and binding.value is not None:
                 found += self._trace(binding.value, binding.scope, question)
             elif binding.kind in (IMPORT, CLASS):
@@ -293,7 +317,7 @@ class Origins:
         if isinstance(node, cst.CompFor):
             return self._trace(node.iter, scope, question)
         if isinstance(node, cst.Assign):  # `path, _ = urlretrieve(url)`, `a, b = "x.pt", "y.pt"`
-            return self._trace(node.value, scope, question)
+            return self._unpacked(name, node, scope, question)
         if node is None and scope.kind == "function" and isinstance(scope.node, cst.FunctionDef):
             return self._parameter(name, scope, scope.node, question)
         return [_UNKNOWN]
@@ -304,7 +328,7 @@ class Origins:
         if user is not None:
             return [user]
         if isinstance(expr.value, cst.Name) and expr.value.value in _SELF:
-            return [_UNKNOWN]  # an attribute of the object: set anywhere in the class
+            return self._own_attribute(expr.value, expr.attr.value, scope, question)
         return [self._option(expr.attr.value, traced) if traced.command_line else traced
                 for traced in self._trace(expr.value, scope, question)]
 
@@ -372,6 +396,9 @@ class Origins:
         own = self._own_function(call, scope)
         if own is not None:
             return self._returns(own[0], own[1], call, scope, question, method is not None)
+        lambdas = self._own_lambdas(call, scope)
+        if lambdas:
+            return self._lambda_returns(lambdas, question)
         imported = [n for n in names if not n.startswith("builtins.")]
         return [Traced(OriginKind.UNKNOWN, "", call, tuple(imported[:MAX_CALLEES]))]
 
@@ -409,11 +436,35 @@ class Origins:
             return []
         return [b.node for b in cls.bindings.get(name, [])]
 
+    def _own_lambdas(self, call: cst.Call, scope: Scope) -> list[cst.Lambda]:
+        """The lambdas a call calls: a local name every binding of which is `name = lambda ...`."""
+        if not isinstance(call.func, cst.Name):
+            return []
+        bindings, _ = scope.lookup(call.func.value)
+        values = [b.value if b.kind == ASSIGN else None for b in bindings]
+        lambdas = [v for v in values if isinstance(v, cst.Lambda)]
+        return lambdas if len(lambdas) == len(values) else []
+
+    def _lambda_returns(self, lambdas: list[cst.Lambda], question: _Question) -> list[Traced]:
+        """What a local lambda returns; its parameters stay unknown (they are not bound to the call's arguments)."""
+        if question.calls >= MAX_CALLS:
+            return [_UNKNOWN]
+        question.calls += 1
+        try:
+            found: list[Traced] = []
+            for function in lambdas:
+                inner = self._scope_of(function.body)
+                found += self._trace(function.body, inner, question) if inner is not None else [_UNKNOWN]
+            return found
+        finally:
+            question.calls -= 1
+
     def _returns(
         self, function: cst.FunctionDef, inner: Scope, call: cst.Call, scope: Scope, question: _Question,
-        is_method: bool,
+        is_method: bool, element: int | None = None,
     ) -> list[Traced]:
-        """What the file's own function returns, with this call's arguments for its parameters."""
+        """What the file's own function returns, with this call's arguments for its parameters (the
+        element-th item of what it returns, for an unpacking `a, b = f()`)."""
         if question.calls >= MAX_CALLS:
             return [_UNKNOWN]
         saved = dict(question.bound)
@@ -423,11 +474,64 @@ class Origins:
                 question.bound[(id(inner), name)] = (value, scope)
             found: list[Traced] = []
             for ret in _terminal_returns(function):
-                found += self._trace(ret.value, inner, question) if ret.value is not None else []
+                if ret.value is not None:
+                    found += self._element(ret.value, element, inner, question)
             return found or [_UNKNOWN]
         finally:
             question.calls -= 1
             question.bound = saved
+
+    def _element(
+        self, expr: cst.BaseExpression, element: int | None, scope: Scope, question: _Question
+    ) -> list[Traced]:
+        """Where the element-th item of an unpacked value comes from (the whole value's origins when
+        the item cannot be picked out)."""
+        if element is not None and isinstance(expr, (cst.Tuple, cst.List)):
+            items = expr.elements
+            if not any(isinstance(e, cst.StarredElement) for e in items) and element < len(items):
+                return self._trace(items[element].value, scope, question)
+        if element is not None and isinstance(expr, cst.Call):
+            own = self._own_function(expr, scope)
+            if own is not None:
+                is_method = isinstance(expr.func, cst.Attribute)
+                return self._returns(own[0], own[1], expr, scope, question, is_method, element)
+        return self._trace(expr, scope, question)
+
+    # --- attributes of the object -------------------------------------------------------------------
+    def _own_attribute(self, receiver: cst.Name, name: str, scope: Scope, question: _Question) -> list[Traced]:
+        """`self.<name>` in a method: a round trip when every value the class (and its classes in the file)
+        ever assigns to it is serializer output; otherwise unknown, as any attribute was before."""
+        cls = _method_class(receiver.value, scope)
+        if cls is None:
+            return [_UNKNOWN]
+        key = (id(cls), name)
+        if key in question.attributes:
+            # `self._lst = np.concatenate(self._lst)`: built from its other values, which the question
+            # being answered checks; it holds only with at least one value that is a round trip itself.
+            return [_ASSUMED]
+        values = self._class_attributes().values(cls, name)
+        if not values:
+            return [_UNKNOWN]
+        question.attributes.add(key)
+        try:
+            found: list[Traced] = []
+            for value in values:
+                if value.value is None or question.steps > MAX_STEPS:
+                    return [_UNKNOWN]
+                if isinstance(value.value, cst.Name) and value.value.value in _NOT_DATA:
+                    continue  # `_cache = None` until filled: nothing a loader could read
+                traced = self._element(value.value, value.element, value.scope, question)
+                if not traced or any(t.kind != OriginKind.ROUND_TRIP for t in traced):
+                    return [_UNKNOWN]
+                found += [t for t in traced if t is not _ASSUMED]
+            return found or [_UNKNOWN]
+        finally:
+            question.attributes.discard(key)
+
+    def _class_attributes(self) -> _ClassAttributes:
+        if self._attributes is None:
+            self._attributes = _ClassAttributes(self.facts)
+        return self._attributes
 
     @staticmethod
     def _parameter_values(
@@ -622,6 +726,269 @@ class Origins:
             for value, binding in zip(values, bindings, strict=True)
         )
 
+    # --- source order and unpacking ---------------------------------------------------------------------
+    def _reaching(self, bindings: list[Binding], owner: Scope, use: cst.Name, scope: Scope) -> list[Binding]:
+        """The bindings that may give this use of a name its value. For a local name of the function
+        (or top-level code) the use runs in, not those after it in source order, unless a loop runs
+        both (flows/origin_order.py); a parameter (no node) always counts. A closure's or a global's
+        binding counts wherever it is: the function may run after any of them."""
+        order = self._order(owner) if owner is _owner(scope) else None
+        if order is None:
+            return bindings
+        return [b for b in bindings if b.node is None or b.scope is not owner or order.reaches(b.node, use)]
+
+    def _order(self, owner: Scope) -> StatementOrder | None:
+        """The source order of a function's (or the module's top-level) statements, made once per file."""
+        root: cst.FunctionDef | cst.Module
+        if owner.kind == "module":
+            root = self.facts.module
+        elif owner.kind == "function" and isinstance(owner.node, cst.FunctionDef):
+            root = owner.node
+        else:
+            return None  # a lambda has no statements; a class body is not followed by name
+        order = self._orders.get(id(root))
+        if order is None:
+            budget.check()
+            order = self._orders[id(root)] = StatementOrder(root)
+        return order
+
+    def _unpacked(self, name: str, node: cst.Assign, scope: Scope, question: _Question) -> list[Traced]:
+        """A name bound by unpacking (`a, b = value`): the matching item of a tuple or list of as many
+        items, or of what the file's own function returns when every return is one. Otherwise the
+        whole value, less its constants: a constant names one file, maybe another item's."""
+        if any(isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets):
+            return self._trace(node.value, scope, question)  # `a = b = value`: the whole value
+        position = _unpacking_position(node, name)
+        if position is not None and self._unpacks_exactly(node.value, position[1], scope):
+            return self._element(node.value, position[0], scope, question)
+        found = self._trace(node.value, scope, question)
+        return [_UNKNOWN if t.kind == OriginKind.CONSTANT else t for t in found]
+
+    def _unpacks_exactly(self, value: cst.BaseExpression, count: int, scope: Scope) -> bool:
+        """A tuple or list literal of `count` items, or a call of the file's own function every
+        return of which is one."""
+        if _literal_of(value, count):
+            return True
+        own = self._own_function(value, scope) if isinstance(value, cst.Call) else None
+        if own is None:
+            return False
+        returns = list(_terminal_returns(own[0]))
+        return bool(returns) and all(ret.value is not None and _literal_of(ret.value, count) for ret in returns)
+
+
+@dataclass(frozen=True)
+class _Value:
+    """A value assigned to an attribute: None when it cannot be followed (`for self.x in ...`, `+=`,
+    a dataclass field, which is a constructor parameter); `element` of it for `self.a, self.b = value`."""
+
+    value: cst.BaseExpression | None
+    scope: Scope
+    element: int | None = None
+
+
+# Methods that change the object they are called on (`self._lst.append(x)`), or the one they are given.
+_MUTATORS = frozenset({
+    "append", "extend", "insert", "update", "setdefault", "__setitem__", "fill", "put", "itemset", "resize",
+    "copy_", "set_", "setflags", "frombytes", "fromfile", "__init__", "__setstate__",
+})
+_FILLERS = frozenset({"readinto", "readinto1", "recv_into", "recvfrom_into", "copyto", "put", "place", "putmask"})
+# Bases whose annotated class-level names are constructor parameters, as a decorated class's may be.
+_FIELD_BASES = frozenset({"BaseModel", "BaseSettings", "NamedTuple", "TypedDict", "Struct"})
+
+
+class _ClassAttributes:
+    """Every assignment to an attribute in a file, read once: by class for `self.<attr> = ...` (and
+    `cls.<attr>`) in its methods and its class-level names; the attributes that are also set or changed
+    elsewhere (on another object, through `setattr`, a subscript, `.append(...)`), which stay unknown."""
+
+    def __init__(self, facts: FileFacts):
+        self.facts = facts
+        self.assigned: dict[tuple[int, str], list[_Value]] = {}
+        self.foreign: set[str] = set()
+        self.everything = "__dict__" in facts.module.code  # `self.__dict__.update(kw)` may set any attribute
+        self.bases: dict[int, list[cst.ClassDef]] = {}
+        self.subclasses: dict[int, list[cst.ClassDef]] = {}
+        self.scopes: dict[int, Scope] = {}
+        self._class_scopes()
+        self._walk()
+        self._calls()
+        self._hierarchy()
+
+    def values(self, cls: cst.ClassDef, name: str) -> list[_Value]:
+        """The values the attribute may hold on an object of `cls`: assigned by it or its classes in the
+        file (bases, and subclasses, whose objects run its methods too); none when set elsewhere as well."""
+        if self.everything or name in self.foreign:
+            return []
+        own = [v for c in self._related(cls, self.bases) for v in self.assigned.get((id(c), name), [])]
+        if not own:
+            return []  # (a subclass alone assigning it does not make this class's objects hold it)
+        below = [v for c in self._related(cls, self.subclasses)[1:] for v in self.assigned.get((id(c), name), [])]
+        return own + below
+
+    @staticmethod
+    def _related(start: cst.ClassDef, links: dict[int, list[cst.ClassDef]]) -> list[cst.ClassDef]:
+        """`start` and the classes reachable through `links`, each once, nearest first."""
+        found, seen = [start], {id(start)}
+        for current in found:
+            for other in links.get(id(current), []):
+                if id(other) not in seen:
+                    seen.add(id(other))
+                    found.append(other)
+        return found
+
+    def _class_scopes(self) -> None:
+        for scope in [*self.facts.function_scopes.values(), *(site.scope for site in self.facts.calls)]:
+            outer: Scope | None = scope
+            while outer is not None:
+                if outer.kind == "class" and outer.classdef is not None:
+                    self.scopes.setdefault(id(outer.classdef), outer)
+                outer = outer.parent
+
+    def _hierarchy(self) -> None:
+        for site in self.facts.classes:
+            for base in site.node.bases:
+                if not isinstance(base.value, cst.Name):
+                    continue
+                for binding in site.scope.lookup(base.value.value)[0]:
+                    if isinstance(binding.node, cst.ClassDef):
+                        self.bases.setdefault(id(site.node), []).append(binding.node)
+                        self.subclasses.setdefault(id(binding.node), []).append(site.node)
+
+    def _walk(self) -> None:
+        # (node, its scope, the class whose body it is directly in, (class, name of `self`) in a method)
+        Item = tuple[cst.CSTNode, Scope, cst.ClassDef | None, tuple[cst.ClassDef, str] | None]
+        stack: list[Item] = [(self.facts.module, self.facts.scope, None, None)]
+        outer_of = {id(site.node): site.scope for site in self.facts.classes}
+        while stack:
+            budget.check()
+            node, scope, body_of, receiver = stack.pop()
+            pushed: list[Item] = []
+            if isinstance(node, cst.ClassDef):
+                inner = self.scopes.get(id(node), outer_of.get(id(node), scope))
+                pushed = [(node.body, inner, node, None)]
+            elif isinstance(node, cst.FunctionDef):
+                inner = self.facts.function_scopes.get(id(node), scope)
+                if body_of is not None:
+                    self._assign(node.name, None, scope, body_of, receiver, None)  # a method by that name
+                    params = [*node.params.posonly_params, *node.params.params]
+                    receiver = (body_of, params[0].name.value) if params and not _is_static(node) else None
+                elif receiver is not None and any(p.name.value == receiver[1] for p in _params(node)):
+                    receiver = None
+                pushed = [(node.body, inner, None, receiver)]
+            elif isinstance(node, cst.SimpleStatementLine):
+                for small in node.body:
+                    self._statement(small, scope, body_of, receiver)
+            elif isinstance(node, (cst.For, cst.CompFor)):
+                self._assign(node.target, None, scope, body_of, receiver, None)
+            elif isinstance(node, cst.WithItem) and node.asname is not None:
+                self._assign(node.asname.name, None, scope, body_of, receiver, None)
+            if not isinstance(node, (cst.ClassDef, cst.FunctionDef, cst.SimpleStatementLine)):
+                pushed = [(child, scope, body_of, receiver) for child in children(node)
+                          if isinstance(child, (cst.BaseSuite, cst.BaseStatement, cst.BaseCompoundStatement,
+                                                cst.WithItem, cst.ExceptHandler, cst.ExceptStarHandler,
+                                                cst.Else, cst.Finally, cst.MatchCase))]
+            stack.extend(reversed(pushed))
+
+    def _statement(
+        self, small: cst.BaseSmallStatement, scope: Scope, body_of: cst.ClassDef | None,
+        receiver: tuple[cst.ClassDef, str] | None,
+    ) -> None:
+        if isinstance(small, cst.Assign):
+            for target in small.targets:
+                self._assign(target.target, small.value, scope, body_of, receiver, None)
+        elif isinstance(small, cst.AnnAssign):
+            value = small.value
+            if body_of is not None and isinstance(small.target, cst.Name) and self._fields(body_of):
+                value = None  # a dataclass's (or model's) field: also a parameter of its constructor
+            if value is not None or (body_of is not None and self._fields(body_of)):
+                self._assign(small.target, value, scope, body_of, receiver, None)
+        elif isinstance(small, cst.AugAssign):
+            self._assign(small.target, None, scope, body_of, receiver, None)
+
+    def _fields(self, cls: cst.ClassDef) -> bool:
+        """Whether the class's annotated names may be constructor parameters (`@dataclass`, pydantic...)."""
+        names = {dotted_text.rsplit(".", 1)[-1] for base in cls.bases
+                 if (dotted_text := _dotted(base.value)) is not None}
+        return bool(cls.decorators) or bool(names & _FIELD_BASES)
+
+    def _assign(
+        self, target: cst.BaseExpression | cst.Name, value: cst.BaseExpression | None, scope: Scope,
+        body_of: cst.ClassDef | None, receiver: tuple[cst.ClassDef, str] | None, element: int | None,
+    ) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for index, item in enumerate(target.elements):
+                starred = isinstance(item, cst.StarredElement) or element is not None
+                self._assign(item.value, None if starred else value, scope, body_of, receiver,
+                             None if starred else index)
+        elif isinstance(target, cst.StarredElement):
+            self._assign(target.value, None, scope, body_of, receiver, None)
+        elif isinstance(target, cst.Attribute):
+            owner = target.value
+            if receiver is not None and isinstance(owner, cst.Name) and owner.value == receiver[1]:
+                self.assigned.setdefault((id(receiver[0]), target.attr.value), []).append(
+                    _Value(value, scope, element))
+            else:
+                self.foreign.add(target.attr.value)  # `other._lst = ...`: whose object it is, is not known
+                self.foreign.update(_attribute_chain(owner))
+        elif isinstance(target, cst.Subscript):
+            self.foreign.update(_attribute_chain(target.value))  # `self._lst[0] = data` changes its content
+        elif isinstance(target, cst.Name) and body_of is not None:
+            self.assigned.setdefault((id(body_of), target.value), []).append(_Value(value, scope, element))
+
+    def _calls(self) -> None:
+        """`setattr(obj, name, value)`, `vars(obj)`, `self._lst.append(x)`, `f.readinto(self._buf)`."""
+        for site in self.facts.calls:
+            call, func = site.node, site.node.func
+            word = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(
+                func, cst.Name) else None
+            if word in ("setattr", "__setattr__", "vars"):
+                names = [a.value for a in call.args[:2] if a.keyword is None]
+                literal = [_exact_text(n, site.scope) for n in names if isinstance(n, cst.SimpleString)]
+                if word == "vars" or not [n for n in literal if n]:
+                    self.everything = True
+                self.foreign.update(n for n in literal if n)
+            if isinstance(func, cst.Attribute) and word in _MUTATORS:
+                self.foreign.update(_attribute_chain(func.value))
+            if word in _FILLERS:
+                for arg in call.args:
+                    self.foreign.update(_attribute_chain(arg.value))
+
+
+def _attribute_chain(expr: cst.BaseExpression) -> Iterator[str]:
+    """The attribute names an expression reaches its object through (`self._lst[i].data`: data, _lst)."""
+    while isinstance(expr, (cst.Attribute, cst.Subscript, cst.Call)):
+        if isinstance(expr, cst.Attribute):
+            yield expr.attr.value
+            expr = expr.value
+        elif isinstance(expr, cst.Subscript):
+            expr = expr.value
+        else:
+            expr = expr.func
+
+
+def _dotted(expr: cst.BaseExpression) -> str | None:
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        head = _dotted(expr.value)
+        return f"{head}.{expr.attr.value}" if head is not None else None
+    return None
+
+
+def _method_class(name: str, scope: Scope) -> cst.ClassDef | None:
+    """The class whose method binds `name` (`self`, `cls`) as its first parameter, seen from `scope`
+    (the method's body, a comprehension or a function nested in it); None otherwise."""
+    bindings, owner = scope.lookup(name)
+    if any(b.kind != OTHER or b.node is not None for b in bindings) or not bindings:
+        return None  # rebound in the method: another object
+    function, cls = owner.node, owner.parent
+    if owner.kind != "function" or not isinstance(function, cst.FunctionDef) or _is_static(function):
+        return None
+    params = [*function.params.posonly_params, *function.params.params]
+    if not params or params[0].name.value != name or cls is None or cls.kind != "class":
+        return None
+    return cls.classdef
+
 
 def _remote(text: str) -> bool:
     """A URI with a scheme other than `file:` (`https://`, `s3://`, `hf://`, `models:/`), not a Windows drive."""
@@ -695,3 +1062,24 @@ def _written_argument(
     if table.receiver:
         return call.func.value if isinstance(call.func, cst.Attribute) else None
     return argument(call, table.keywords, table.position)
+
+
+def _unpacking_position(node: cst.Assign, name: str) -> tuple[int, int] | None:
+    """(index, number of targets) of `name` in a flat unpacking target (`a, b = ...`); None when it
+    is nested or the target has a starred name."""
+    for target in node.targets:
+        if not isinstance(target.target, (cst.Tuple, cst.List)):
+            continue
+        items = target.target.elements
+        if any(isinstance(item, cst.StarredElement) for item in items):
+            return None
+        for index, item in enumerate(items):
+            if isinstance(item.value, cst.Name) and item.value.value == name:
+                return index, len(items)
+    return None
+
+
+def _literal_of(value: cst.BaseExpression, count: int) -> bool:
+    """A tuple or list literal of exactly `count` items, none starred."""
+    return (isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == count
+            and not any(isinstance(item, cst.StarredElement) for item in value.elements))
