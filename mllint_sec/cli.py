@@ -221,12 +221,19 @@ def write_baseline(
 
 
 @main.command("rules")
-def list_rules() -> None:
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: every field of every rule (taxonomy ids, precision, docs) and the catalogue's digest.")
+def list_rules(output_format: str) -> None:
     """List every rule: id, name, severity and summary."""
     try:
         catalogue = load_catalogue()
     except CatalogueError as exc:
         _fail(str(exc))
+        return
+    if output_format == "json":
+        from mllint_sec.report.json_report import rules_listing
+
+        click.echo(rules_listing(catalogue), nl=False)
         return
     rows = sorted(catalogue.rules.values(), key=lambda r: r.id)
     name_width = max(len(r.name) for r in rows)

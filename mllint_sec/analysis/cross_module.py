@@ -273,7 +273,7 @@ class CrossModule:
                     located.append(FlowStep.at(span, step.text, None if path == parsed.target.display else path))
             finding.flow = tuple(located)
             found.append(finding)
-        return apply_line_comments(found, lines)
+        return apply_line_comments(found, lines, self.analyzer.rule_ids_by_name)
 
 
 class _Returns:

@@ -201,7 +201,7 @@ class CrossModuleWrappers:
                     steps.append(FlowStep.at(span, text, None if (path or home) == home else path))
             finding.flow = tuple(steps)
             found.append(finding)
-        return apply_line_comments(found, lines)
+        return apply_line_comments(found, lines, self.cross.analyzer.rule_ids_by_name)
 
 
 def _used_suppressions(found: list[Finding], known: list[Finding]) -> list[Finding]:

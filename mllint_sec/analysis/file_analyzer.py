@@ -19,7 +19,7 @@ from mllint_sec.core.file_result import FileResult
 from mllint_sec.core.finding import Finding, normalise
 from mllint_sec.core.flow_step import FlowStep
 from mllint_sec.core.notebook_cell import NotebookCell
-from mllint_sec.core.suppressions import Suppression, covers, parse_comment
+from mllint_sec.core.suppressions import NO_POLICY, Suppression, SuppressionPolicy, covers, parse_comment
 from mllint_sec.flows import flow_findings as flows
 from mllint_sec.flows import origin_findings, sinks, sources
 from mllint_sec.flows import summary as flow_summary
@@ -47,6 +47,7 @@ class Analyzer:
     enabled: frozenset[str]
     summaries: bool = False  # add flow_summary.py's summary (the runner's cross-module pass wants it)
     file_timeout: float | None = budget.DEFAULT_SECONDS  # seconds per file (python/budget.py); None or 0: no limit
+    suppression_policy: SuppressionPolicy = NO_POLICY  # what MLS002 asks of a comment beyond being used
 
     def __post_init__(self) -> None:
         # Flow rules (INPUT*) follow request data into the calls another family's rules report,
@@ -61,6 +62,8 @@ class Analyzer:
             groups = (sources.PREFILTER_WORDS, sinks.tables().words())
         self.prefilter = Prefilter(self.index.words, self.index.env_names, groups)
         self.flow_uses = tuple(dict.fromkeys(flows.uses(match) for _, match in self.flow_rules))
+        # `ignore[torch-load-unsafe]`: suppression comments may name rules as --select does.
+        self.rule_ids_by_name = {rule.name: rule.id for rule in self.catalogue.rules.values()}
 
     def analyze(self, path: str, data: bytes) -> FileResult:
         if path.endswith(".ipynb"):
@@ -181,7 +184,7 @@ class Analyzer:
         suppressions = []
         for comment in comment_nodes:
             line, column = spans[id(comment)][:2]
-            suppressions.append(parse_comment(comment.value, line, column + 1))
+            suppressions.append(parse_comment(comment.value, line, column + 1, self.rule_ids_by_name))
         findings += self._apply_suppressions(path, findings, suppressions, lines, spans, raw)
         return FileResult(findings, flow_summary.located(summary, spans) if summary is not None else None,
                           wrappers=tuple(loader_wrappers.summary(w, spans[id(w.site.node)]) for w in exported))
@@ -230,31 +233,37 @@ class Analyzer:
             return unused
         known = self.catalogue.rules
         for suppression in suppressions:
-            if suppression.malformed:
-                detail = "malformed; write `# mllint-sec: ignore[RULE, ...] -- reason`"
-            elif suppression.rules:
-                # A manifest rule's findings in a setup.py are made by the repository stage, not here.
-                stale = [r for r in suppression.rules
-                         if r not in suppression.used and (r in self.enabled or r not in known)
-                         and not (r in known and known[r].dependencies)]
-                if not stale:
-                    continue
-                unknown = [r for r in stale if r not in known]
-                detail = f"unknown rule {', '.join(unknown)}" if unknown else f"no {', '.join(stale)} finding here"
-            elif suppression.used:
-                continue
-            else:
-                detail = "no finding here"
+            messages = self.suppression_policy.violations(suppression)  # separate: a later pass may withdraw "unused"
+            detail = self._unused_detail(suppression)
+            if detail is not None:
+                kind = "invalid" if suppression.malformed else "unused"
+                messages.insert(0, f"{kind} suppression comment: {detail}")
             line_text = lines[suppression.line - 1].rstrip() if suppression.line <= len(lines) else ""
-            kind = "invalid" if suppression.malformed else "unused"
-            unused.append(
+            unused.extend(
                 Finding(
                     UNUSED_SUPPRESSION, path, suppression.line, suppression.column, suppression.line,
-                    suppression.end_column, f"{kind} suppression comment: {detail}", line_text,
+                    suppression.end_column, message, line_text,
                     known[UNUSED_SUPPRESSION].severity, statement_text=normalise(suppression.text),
                 )
+                for message in messages
             )
         return unused
+
+    def _unused_detail(self, suppression: Suppression) -> str | None:
+        """Why the comment is MLS002 once this file's findings are applied; None when it is used."""
+        known = self.catalogue.rules
+        if suppression.malformed:
+            return "malformed; write `# mllint-sec: ignore[RULE, ...] -- reason`"
+        if suppression.rules:
+            # A manifest rule's findings in a setup.py are made by the repository stage, not here.
+            stale = [r for r in suppression.rules
+                     if r not in suppression.used and (r in self.enabled or r not in known)
+                     and not (r in known and known[r].dependencies)]
+            if not stale:
+                return None
+            unknown = [r for r in stale if r not in known]
+            return f"unknown rule {', '.join(unknown)}" if unknown else f"no {', '.join(stale)} finding here"
+        return None if suppression.used else "no finding here"
 
 
 def _stubbed_mention(text: str, reduced: str, names: set[str]) -> bool:

@@ -96,11 +96,12 @@ def user_secret(path: Path | None = None) -> bytes | None:
     return secret
 
 
-def catalogue_digest(rule_paths: list[str]) -> str:
-    """Changes whenever a rule file or data table changes (the catalogue is part of every result)."""
+def catalogue_digest(rule_paths: list[str], root: Path | None = None) -> str:
+    """Changes whenever a rule file or data table changes (the catalogue is part of every result). With
+    `root`, file names count relative to it, so the digest does not depend on where the catalogue is installed."""
     digest = hashlib.sha256()
     for path in sorted(rule_paths):
-        digest.update(path.encode())
+        digest.update((Path(os.path.relpath(path, root)).as_posix() if root is not None else path).encode())
         digest.update(Path(path).read_bytes())
     return digest.hexdigest()
 

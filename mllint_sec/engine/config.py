@@ -3,7 +3,8 @@ strictly.
 
 Keys: select, extend-select, ignore, exclude, artifact-allow, provenance-min-bytes, extend-exclude, per-file-ignores,
 fail-on, file-timeout, contexts (globs that put paths in a code context), context-policy (what each context's findings
-get). An unknown key, a wrong type or an unknown rule is a `ConfigError` (exit code 2), never silently ignored.
+get), require-suppression-reason and forbid-blanket-suppression (what MLS002 asks of suppression comments). An unknown
+key, a wrong type or an unknown rule is a `ConfigError` (exit code 2), never silently ignored.
 Command-line flags override the file.
 
 The configuration usually comes with the code it is about, so it is no more trusted than that
@@ -58,6 +59,8 @@ class Config:
     file_timeout: float = DEFAULT_SECONDS  # a file's analysis may take this long, then it is MLS001 (0: no limit)
     contexts: dict[CodeContext, list[str]] = field(default_factory=dict)  # globs that override the path conventions
     context_policy: dict[CodeContext, ContextPolicy] = field(default_factory=lambda: dict(DEFAULT_POLICY))
+    require_suppression_reason: bool = False  # a suppression comment without `-- reason` is MLS002
+    forbid_blanket_suppression: bool = False  # a bare `# mllint-sec: ignore` (every rule) is MLS002
 
 
 @dataclass(frozen=True)
@@ -117,8 +120,9 @@ def applied_config(config: Config, catalogue: Catalogue, disabled_rules: frozens
 
 
 _LIST_KEYS = {"select", "extend-select", "ignore", "exclude", "extend-exclude", "artifact-allow"}
-_KEYS = _LIST_KEYS | {"per-file-ignores", "fail-on", "provenance-min-bytes", "file-timeout", "contexts",
-                      "context-policy"}
+_BOOL_KEYS = {"require-suppression-reason", "forbid-blanket-suppression"}
+_KEYS = _LIST_KEYS | _BOOL_KEYS | {"per-file-ignores", "fail-on", "provenance-min-bytes", "file-timeout", "contexts",
+                                   "context-policy"}
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -211,6 +215,10 @@ def load_config(path: Path | None, catalogue: Catalogue, explicit: bool = False)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < float("inf"):
             raise ConfigError(f"{where}: 'file-timeout' must be a number of seconds (0: no limit)")
         config.file_timeout = float(value)
+    for key in sorted(_BOOL_KEYS & set(section)):
+        if not isinstance(section[key], bool):
+            raise ConfigError(f"{where}: '{key}' must be true or false")
+        setattr(config, key.replace("-", "_"), section[key])
     if "fail-on" in section:
         config.fail_on = check_severity(section["fail-on"], f"{where}: 'fail-on'")
     if "per-file-ignores" in section:

@@ -21,6 +21,7 @@ from mllint_sec.core.file_result import FileResult
 from mllint_sec.core.finding import Finding, assign_fingerprints
 from mllint_sec.core.lfs_pointer import is_lfs_pointer_file
 from mllint_sec.core.severity import Severity
+from mllint_sec.core.suppressions import NO_POLICY, SuppressionPolicy
 from mllint_sec.engine import baseline as baselines
 from mllint_sec.engine import cache as result_cache
 from mllint_sec.engine import gitdiff
@@ -73,6 +74,7 @@ class RunResult:
     configuration: AppliedConfig | None = None  # the configuration file used and what it turned off
     ignored: list[Finding] = field(default_factory=list)  # dropped by their context's policy (`ignore`), counted
     context_policy: dict[CodeContext, ContextPolicy] = field(default_factory=lambda: dict(DEFAULT_POLICY))
+    baseline_hidden: int | None = None  # unsuppressed findings --baseline dropped; None without a baseline
 
     @property
     def active(self) -> list[Finding]:
@@ -135,7 +137,9 @@ def run(options: Options) -> RunResult:
     # More processes than CPUs only adds forks and memory.
     jobs = min(options.jobs or _usable_cpus(), _usable_cpus())
     file_timeout = options.file_timeout if options.file_timeout is not None else config.file_timeout
-    results, read_problems = _analyze_all(work, catalogue, cache, jobs, tuple(config.artifact_allow), file_timeout)
+    policy = SuppressionPolicy(config.require_suppression_reason, config.forbid_blanket_suppression)
+    results, read_problems = _analyze_all(work, catalogue, cache, jobs, tuple(config.artifact_allow), file_timeout,
+                                          policy)
     problems.extend(read_problems)
     project = Project(discovery, catalogue)
     findings = project.settle([f for result in results.values() for f in result.findings])
@@ -152,23 +156,28 @@ def run(options: Options) -> RunResult:
     findings.sort(key=Finding.sort_key)
     assign_fingerprints(findings)  # over whole files, before any filtering, so they stay stable
     assign_fingerprints(ignored)  # so that `baseline` can record them too
-    findings = _only_reported(findings, targets, changed, known)
-    ignored = _only_reported(sorted(ignored, key=Finding.sort_key), targets, changed, known)
+    findings, baseline_hidden = _only_reported(findings, targets, changed, known)
+    ignored, _ = _only_reported(sorted(ignored, key=Finding.sort_key), targets, changed, known)
     disabled = enabled_rules(options, Config(), catalogue) - enabled
     configuration = applied_config(config, catalogue, disabled, fail_on_given=bool(options.fail_on))
     return RunResult(catalogue, findings, len(targets), problems, fail_on, enabled, scan_root, lfs_pointers,
-                     discovered.submodules, configuration, ignored, dict(config.context_policy))
+                     discovered.submodules, configuration, ignored, dict(config.context_policy), baseline_hidden)
 
 def _open_cache(options: Options, catalogue: Catalogue) -> result_cache.ResultCache | None:
     """The result cache, keyed by the catalogue's content; None when disabled or no user secret exists."""
     secret = result_cache.user_secret() if options.use_cache else None
     if secret is None:  # without one, no entry could be told from a forged one
         return None
-    # The rule files and the data tables beside them (model sinks, pickle callables) shape results.
+    directory = options.cache_dir or result_cache.default_directory()
+    return result_cache.ResultCache(directory, catalogue_digest(catalogue), secret)
+
+
+def catalogue_digest(catalogue: Catalogue) -> str:
+    """SHA-256 over the rule files and the data tables beside them (model sinks, pickle callables), which
+    shape results; the same wherever the catalogue is installed (the result cache and the JSON report use it)."""
     rule_paths = [rule.path for rule in catalogue.rules.values()]
     rule_paths += [str(table) for table in catalogue_dir().glob("*.toml")]
-    directory = options.cache_dir or result_cache.default_directory()
-    return result_cache.ResultCache(directory, result_cache.catalogue_digest(rule_paths), secret)
+    return result_cache.catalogue_digest(rule_paths, root=catalogue_dir())
 
 
 def _rules_per_file(
@@ -184,14 +193,16 @@ def _rules_per_file(
 
 def _only_reported(
     findings: list[Finding], targets: list[Target], changed: dict[str, set[int] | None] | None, known: set[str] | None,
-) -> list[Finding]:
-    """What --diff-base and --baseline leave: findings on changed lines, then those not in the baseline."""
+) -> tuple[list[Finding], int | None]:
+    """What --diff-base and --baseline leave: findings on changed lines, then those not in the baseline; and
+    how many unsuppressed findings the baseline hid (None without one)."""
     if changed is not None:
         lines_of = {t.display: changed[os.path.realpath(t.path)] for t in targets}
         findings = [f for f in findings if _on_changed_line(f, lines_of.get(f.path, set()))]
-    if known is not None:
-        findings = baselines.new_only(findings, known)
-    return findings
+    if known is None:
+        return findings, None
+    kept = baselines.new_only(findings, known)
+    return kept, sum(not f.suppressed for f in findings) - sum(not f.suppressed for f in kept)
 
 
 
@@ -231,13 +242,15 @@ _Work = tuple[str, str, frozenset[str], FileKind]
 
 def _analyze_all(work: list[_Work], catalogue: Catalogue, cache: result_cache.ResultCache | None, jobs: int,
                  allow: tuple[str, ...] = (),
-                 file_timeout: float = DEFAULT_SECONDS) -> tuple[dict[str, FileResult], list[str]]:
+                 file_timeout: float = DEFAULT_SECONDS,
+                 policy: SuppressionPolicy = NO_POLICY) -> tuple[dict[str, FileResult], list[str]]:
     """Each file's result, by display path, and the problems met reading files. The cache
     answers what it holds; the rest is analysed, in a process pool when there are many.
 
     The analyzer (and libcst, 0.3 s to import) is loaded only when some file misses the cache.
     """
-    _STATE.update(catalogue=catalogue, cache=cache, analyzers={}, allow=allow, file_timeout=file_timeout)
+    _STATE.update(catalogue=catalogue, cache=cache, analyzers={}, allow=allow, file_timeout=file_timeout,
+                  policy=policy)
     results: dict[str, FileResult] = {}
     problems: list[str] = []
     misses = []
@@ -275,6 +288,8 @@ def _analyze_all(work: list[_Work], catalogue: Catalogue, cache: result_cache.Re
 def _cache_key(cache: result_cache.ResultCache, data: bytes, rules: frozenset[str], kind: FileKind) -> str:
     if kind == FileKind.ARTIFACT:  # the same bytes mean something else as an artifact, and the allow-list counts
         rules = rules | {"@artifact"} | {f"@allow:{entry}" for entry in _STATE["allow"]}
+    else:  # the suppression policy decides a source file's MLS002 findings
+        rules = rules | _STATE["policy"].cache_tokens()
     return cache.key(data, rules)
 
 
@@ -305,7 +320,8 @@ def _scan_file(path: str, display: str, rules: frozenset[str], kind: FileKind) -
     analyzer = _STATE["analyzers"].get(rules)
     if analyzer is None:
         analyzer = _STATE["analyzers"][rules] = Analyzer(_STATE["catalogue"], rules, summaries=True,
-                                                         file_timeout=_STATE["file_timeout"])
+                                                         file_timeout=_STATE["file_timeout"],
+                                                         suppression_policy=_STATE["policy"])
     data = _read(path, kind)
     if isinstance(data, NotRegular):  # replaced after discovery looked at it
         return FileResult(), f"{display}: {data.kind}, not a regular file; not read"

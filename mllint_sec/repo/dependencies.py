@@ -267,7 +267,7 @@ def dependency_findings(
     if PARSE_ERROR in enabled:
         parse_error = catalogue.rules[PARSE_ERROR]
         findings.extend(_problem(declared, problem, parse_error) for problem in declared.manifest.problems)
-        findings = apply_line_comments(findings, declared.lines)
+        findings = apply_line_comments(findings, declared.lines, {parse_error.name: parse_error.id})
     rules = [r for r in catalogue.rules.values() if r.id in enabled and r.dependencies]
     if rules and declarations.lock_covering(display) is None:
         constrained = declarations.pinned_by_constraints(display)
@@ -284,7 +284,9 @@ def _unpinned_findings(declared: Declared, listed: list[Dependency], rule: Rule,
     requirement a suppression comment on its own line takes out (so the reason stays in the report)."""
     if not listed:
         return []
-    alone = apply_line_comments([_unpinned(declared, [d], rule, template) for d in listed], declared.lines)
+    # Only `rule`'s findings are here, so only its name needs to be known.
+    alone = apply_line_comments([_unpinned(declared, [d], rule, template) for d in listed], declared.lines,
+                                {rule.name: rule.id})
     active = [d for d, finding in zip(listed, alone, strict=True) if not finding.suppressed]
     suppressed = [finding for finding in alone if finding.suppressed]
     return ([_unpinned(declared, active, rule, template)] if active else []) + suppressed

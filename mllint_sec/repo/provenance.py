@@ -174,7 +174,7 @@ def _record_findings(
         parse_error = catalogue.rules[PARSE_ERROR]
         found.extend(_at(parse_error, target, _whole_line(p.line, lines), lines, p.message, "record:" + p.message)
                      for p in problems)
-    return apply_line_comments(found, lines)
+    return apply_line_comments(found, lines, {rule.name: rule.id for rule in catalogue.rules.values()})
 
 
 def _model_card(target: Target, card: ModelCard | None, rule: Rule, match: ProvenanceMatch,

@@ -1,4 +1,6 @@
-"""Machine-readable output; the schema is documented in docs/json-schema.json."""
+"""Machine-readable output, described by the JSON schema shipped beside this module (`json-schema.json`;
+docs/json-schema.json is a copy). Each finding carries its rule's taxonomy (CWE, ATLAS, OWASP ML, SDL) and
+precision, so a responder needs no second lookup in `mllint-sec rules --format json`."""
 
 from __future__ import annotations
 
@@ -7,15 +9,17 @@ import re
 from collections import Counter
 
 from mllint_sec import __version__
+from mllint_sec.catalogue.model import Catalogue, Rule
 from mllint_sec.core.code_context import CodeContext
 from mllint_sec.core.finding import Finding
 from mllint_sec.core.flow_step import FlowStep
 from mllint_sec.core.severity import Severity
-from mllint_sec.engine.runner import RunResult
+from mllint_sec.engine.runner import RunResult, catalogue_digest
 from mllint_sec.report import configuration
 from mllint_sec.report.formats import Format, RenderOptions
 
 SCHEMA_VERSION = 1
+SCHEMA_RESOURCE = "json-schema.json"  # in this package: importlib.resources.files("mllint_sec.report")
 
 
 LFS_REASON = "Git LFS pointer: the artifact's content is not checked out"
@@ -30,14 +34,16 @@ def render(result: RunResult, options: RenderOptions = RenderOptions()) -> str: 
     active = result.active
     counts = Counter(f.severity for f in active)
     by_context = Counter(_context(f) for f in active)
+    by_rule = Counter(f.rule_id for f in active)
     document = {
         "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "mllint-sec", "version": __version__},
+        "tool": tool(result.catalogue),
         "findings": [
             {
                 "rule_id": f.rule_id,
                 "rule_name": rules[f.rule_id].name,
                 "severity": f.severity,
+                **taxonomy(rules[f.rule_id]),
                 "path": f.path,
                 "line": f.line,
                 "column": f.column,
@@ -61,8 +67,10 @@ def render(result: RunResult, options: RenderOptions = RenderOptions()) -> str: 
             "findings": len(active),
             "suppressed": len(result.findings) - len(active),
             "by_severity": {s: counts[s] for s in Severity},
+            "by_rule": {rule_id: by_rule[rule_id] for rule_id in sorted(by_rule)},
             "by_context": {c: by_context[c] for c in CodeContext},
             "ignored_by_context_policy": sum(not f.suppressed for f in result.ignored),
+            "hidden_by_baseline": result.baseline_hidden,
             "context_policy": {c: result.context_policy[c] for c in CodeContext if c in result.context_policy},
             "fail_on": result.fail_on,
             "failing": len(result.failing()),
@@ -74,6 +82,45 @@ def render(result: RunResult, options: RenderOptions = RenderOptions()) -> str: 
     if result.configuration is not None:
         document["configuration"] = configuration.record(result.configuration, result.scan_root)
     return json_text(document)
+
+
+def tool(catalogue: Catalogue) -> dict[str, object]:
+    """Which tool and which rules made the report: the same version and digest mean the same verdicts."""
+    return {"name": "mllint-sec", "version": __version__, "catalogue_digest": catalogue_digest(catalogue)}
+
+
+def taxonomy(rule: Rule) -> dict[str, object]:
+    """What a responder files a finding under; shared by findings and `mllint-sec rules --format json`."""
+    return {"precision": rule.precision, "cwe": list(rule.cwe), "atlas": list(rule.atlas),
+            "owasp_ml": list(rule.owasp_ml), "sdl": rule.sdl}
+
+
+def rules_listing(catalogue: Catalogue) -> str:
+    """`mllint-sec rules --format json`: every rule by id, what it cites and its documentation, and the names
+    of the taxonomy ids; the same catalogue always gives the same text."""
+    document = {
+        "tool": tool(catalogue),
+        "rules": [
+            {
+                "id": rule.id,
+                "name": rule.name,
+                "family": rule.family,
+                "severity": rule.severity,
+                "default_enabled": rule.default_enabled,
+                "summary": rule.summary,
+                **taxonomy(rule),
+                "docs": {key: _doc(rule.docs[key]) for key in sorted(rule.docs)},
+            }
+            for rule in sorted(catalogue.rules.values(), key=lambda rule: rule.id)
+        ],
+        "taxonomy": {kind: dict(names) for kind, names in sorted(catalogue.taxonomy.items())},
+    }
+    return json_text(document)
+
+
+def _doc(value: object) -> object:
+    """A [docs] field as `explain` shows it: text without the blank lines a TOML multi-line string opens with."""
+    return value.strip() if isinstance(value, str) else value
 
 
 def json_text(document: object) -> str:
