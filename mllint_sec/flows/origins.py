@@ -34,7 +34,18 @@ from mllint_sec.flows.origin_order import StatementOrder
 from mllint_sec.python import budget, resolve, strings
 from mllint_sec.python.matching import RawFinding
 from mllint_sec.python.positions import Range
-from mllint_sec.python.scopes import ASSIGN, CLASS, IMPORT, OTHER, Binding, FileFacts, Scope, Site, children
+from mllint_sec.python.scopes import (
+    ASSIGN,
+    CLASS,
+    IMPORT,
+    OTHER,
+    Binding,
+    FileFacts,
+    Scope,
+    Site,
+    children,
+    dotted_name,
+)
 
 MAX_STEPS = 500  # questions one classification may ask; past it, what is left is unknown
 MAX_CALLS = 4  # the file's own functions followed into, one inside another
@@ -908,7 +919,7 @@ class _ClassAttributes:
     def _fields(self, cls: cst.ClassDef) -> bool:
         """Whether the class's annotated names may be constructor parameters (`@dataclass`, pydantic...)."""
         names = {dotted_text.rsplit(".", 1)[-1] for base in cls.bases
-                 if (dotted_text := _dotted(base.value)) is not None}
+                 if (dotted_text := dotted_name(base.value)) is not None}
         return bool(cls.decorators) or bool(names & _FIELD_BASES)
 
     def _assign(
@@ -964,15 +975,6 @@ def _attribute_chain(expr: cst.BaseExpression) -> Iterator[str]:
             expr = expr.value
         else:
             expr = expr.func
-
-
-def _dotted(expr: cst.BaseExpression) -> str | None:
-    if isinstance(expr, cst.Name):
-        return expr.value
-    if isinstance(expr, cst.Attribute):
-        head = _dotted(expr.value)
-        return f"{head}.{expr.attr.value}" if head is not None else None
-    return None
 
 
 def _method_class(name: str, scope: Scope) -> cst.ClassDef | None:

@@ -28,6 +28,7 @@ import libcst as cst
 from mllint_sec.python import budget
 from mllint_sec.python.decode import ParseFailure, looks_pathological, parse, run_guarded
 from mllint_sec.python.positions import Range, ranges
+from mllint_sec.python.scopes import dotted_name
 from mllint_sec.repo.manifests import manifest as declared  # the shape every manifest reader builds
 
 # The callables that take setuptools' keywords, by qualified name.
@@ -87,19 +88,19 @@ class _Reader:
     def _small(self, small: cst.BaseSmallStatement, scope: int) -> None:
         if isinstance(small, cst.Import):
             for alias in small.names:
-                dotted = _dotted(alias.name)
+                dotted = dotted_name(alias.name)
                 if dotted is not None:
                     bound = _alias_name(alias)
                     self.imports[bound or dotted.split(".")[0]] = dotted if bound else dotted.split(".")[0]
         elif isinstance(small, cst.ImportFrom):
-            source = _dotted(small.module) if small.module is not None and not small.relative else None
+            source = dotted_name(small.module) if small.module is not None and not small.relative else None
             if source is None:
                 return
             if isinstance(small.names, cst.ImportStar):
                 self.star_modules.add(source)
                 return
             for alias in small.names:
-                dotted = _dotted(alias.name)
+                dotted = dotted_name(alias.name)
                 if dotted is not None:
                     self.imports[_alias_name(alias) or dotted] = f"{source}.{dotted}"
         elif isinstance(small, cst.Assign):
@@ -119,7 +120,7 @@ class _Reader:
             self.calls.append((value, scope))
 
     def _is_setup(self, func: cst.BaseExpression) -> bool:
-        dotted = _dotted(func)
+        dotted = dotted_name(func)
         if dotted is None:
             return False
         head, _, rest = dotted.partition(".")
@@ -234,15 +235,6 @@ def _blocks(node: cst.CSTNode) -> list[cst.CSTNode]:
     if final is not None:
         children += _blocks(final)
     return children
-
-
-def _dotted(node: cst.CSTNode) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        head = _dotted(node.value)
-        return f"{head}.{node.attr.value}" if head is not None else None
-    return None
 
 
 def _alias_name(alias: cst.ImportAlias) -> str | None:
