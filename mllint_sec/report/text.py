@@ -30,7 +30,7 @@ def render(result: RunResult, options: RenderOptions = RenderOptions()) -> str: 
             where = f"{finding.path}:{finding.line}:{finding.column}"
         out.append(f"{where}: {finding.rule_id} [{finding.severity}] {finding.message}{mark}")
         if finding.snippet:
-            out.append(f"    {finding.snippet.strip()}")
+            out.append(f"    {_excerpt(finding.snippet, finding.column)}")
         out.extend(  # the path request data takes (INPUT rules)
             f"    flow {step.path or finding.path}:{step.line}:{step.column}: {step.message}" for step in finding.flow
         )
@@ -39,6 +39,21 @@ def render(result: RunResult, options: RenderOptions = RenderOptions()) -> str: 
     out.extend(f"warning: {problem}" for problem in result.problems)
     out.extend(summary_lines(result))
     return "\n".join(map(visible, out)) + "\n"  # scanned text (paths, lines, quoted code) cannot forge the report
+
+
+SNIPPET_WIDTH = 160  # characters of a source line shown under a finding; JSON and SARIF keep it whole
+
+
+def _excerpt(line: str, column: int) -> str:
+    """The source line, or for a long one (minified or generated code) the part around `column`
+    (1-based), with "..." where it was cut: a 200,000-character line must not fill the terminal."""
+    text = line.strip()
+    if len(text) <= SNIPPET_WIDTH:
+        return text
+    indent = len(line) - len(line.lstrip())
+    start = max(0, min(column - 1 - indent - SNIPPET_WIDTH // 4, len(text) - SNIPPET_WIDTH))
+    end = start + SNIPPET_WIDTH
+    return ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
 
 
 def summary(result: RunResult) -> str:
