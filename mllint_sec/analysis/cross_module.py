@@ -285,7 +285,7 @@ class _Returns:
         self.taints: dict[str, Taint] = {}
 
     def returned(self, call: cst.Call, scope: Scope, use: DataUse) -> Flow | None:
-        names = [n for n in resolve.callee_targets(call.func, scope) if isinstance(n, str)]
+        names = resolve.qualified_names(call.func, scope)
         target = self.cross.function_named(names, self.caller.target.display)
         if target is None:
             return None

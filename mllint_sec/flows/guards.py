@@ -149,11 +149,11 @@ class Guards:
             node = stack.pop()
             seen += 1
             if isinstance(node, cst.Call):
-                names = [n for n in resolve.callee_targets(node.func, scope) if isinstance(n, str)]
+                names = resolve.qualified_names(node.func, scope)
                 if set(names) & t.user.environment or self._setting_call(node):
                     return Gate(node, self.facts.module.code_for_node(node))
             if isinstance(node, cst.Subscript):
-                names = [n for n in resolve.callee_targets(node.value, scope) if isinstance(n, str)]
+                names = resolve.qualified_names(node.value, scope)
                 if set(names) & t.user.environment_mappings:
                     return Gate(node, self.facts.module.code_for_node(node))
             if isinstance(node, (cst.Name, cst.Attribute)):
@@ -193,7 +193,7 @@ class Guards:
             words = {name.rsplit(".", 1)[-1] for name in self.tables.safe_globals.registrations}
             self._registers = any(
                 _last_word(site.node) in words
-                and set(_call_names(site.node, site.scope)) & self.tables.safe_globals.registrations
+                and set(resolve.qualified_names(site.node.func, site.scope)) & self.tables.safe_globals.registrations
                 for site in self.facts.calls
             )
         return self._registers
@@ -208,7 +208,7 @@ class Guards:
         for node in withs:
             assert isinstance(node, cst.With)
             for item in node.items:
-                if isinstance(item.item, cst.Call) and set(_call_names(item.item, raw.site.scope)) & \
+                if isinstance(item.item, cst.Call) and set(resolve.qualified_names(item.item.func, raw.site.scope)) & \
                         self.tables.safe_globals.contexts:
                     return True
         return False
@@ -217,10 +217,6 @@ class Guards:
 def _last_word(call: cst.Call) -> str | None:
     func = call.func
     return func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
-
-
-def _call_names(call: cst.Call, scope: Scope) -> list[str]:
-    return [n for n in resolve.callee_targets(call.func, scope) if isinstance(n, str)]
 
 
 def _terminates(suite: cst.BaseSuite) -> bool:

@@ -121,10 +121,6 @@ def _owner(scope: Scope) -> Scope:
     return scope
 
 
-def _names(call: cst.Call, scope: Scope) -> list[str]:
-    return [t for t in resolve.callee_targets(call.func, scope) if isinstance(t, str)]
-
-
 def argument(call: cst.Call, keywords: tuple[str, ...], position: int | None) -> cst.BaseExpression | None:
     """The argument given by keyword, or at a position among the positional ones (not after a `*`)."""
     positional = 0
@@ -334,7 +330,7 @@ class Origins:
         return [_UNKNOWN]
 
     def _attribute(self, expr: cst.Attribute, scope: Scope, question: _Question) -> list[Traced]:
-        names = [t for t in resolve.callee_targets(expr, scope) if isinstance(t, str)]
+        names = resolve.qualified_names(expr, scope)
         user = self._user_value(names, expr)
         if user is not None:
             return [user]
@@ -361,7 +357,7 @@ class Origins:
         return Traced(OriginKind.USER, f"the command line (`{name}`, line {LINE})", parsed.node)
 
     def _subscript(self, expr: cst.Subscript, scope: Scope, question: _Question) -> list[Traced]:
-        names = [t for t in resolve.callee_targets(expr.value, scope) if isinstance(t, str)]
+        names = resolve.qualified_names(expr.value, scope)
         shown = short_text(self.facts.module, expr)
         if any(n in self.tables.user.environment_mappings for n in names):
             return [Traced(OriginKind.USER, f"the environment (`{shown}`, line {LINE})", expr)]
@@ -381,7 +377,7 @@ class Origins:
     # --- calls ----------------------------------------------------------------------------------------
     def _call(self, call: cst.Call, scope: Scope, question: _Question) -> list[Traced]:
         t = self.tables
-        names = _names(call, scope)
+        names = resolve.qualified_names(call.func, scope)
         func = call.func
         method = func.attr.value if isinstance(func, cst.Attribute) else None
         bare = func.value if isinstance(func, cst.Name) and not scope.lookup(func.value)[0] else None
@@ -628,7 +624,7 @@ class Origins:
         outer = scope.parent or scope
         for decorator in function.decorators:
             expr = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
-            names = [n for n in resolve.callee_targets(expr, outer) if isinstance(n, str)]
+            names = resolve.qualified_names(expr, outer)
             if any(n.startswith(p) for n in names for p in t.user.cli_decorators):
                 return True
             if isinstance(expr, cst.Attribute) and expr.attr.value in t.user.cli_decorator_methods:
@@ -636,7 +632,7 @@ class Origins:
         if self._cli_functions is None:
             self._cli_functions = set()
             for site in self.facts.calls:
-                if site.node.args and set(_names(site.node, site.scope)) & t.user.cli_runners:
+                if site.node.args and set(resolve.qualified_names(site.node.func, site.scope)) & t.user.cli_runners:
                     first = site.node.args[0].value
                     if isinstance(first, cst.Name):
                         bindings, _ = site.scope.lookup(first.value)
@@ -661,7 +657,8 @@ class Origins:
             return None
         site, written, kind = last
         if kind == "network":
-            label = _label(_names(site.node, site.scope)[0]) if _names(site.node, site.scope) else "download"
+            downloader = resolve.qualified_names(site.node.func, site.scope)
+            label = _label(downloader[0]) if downloader else "download"
             return Traced(OriginKind.NETWORK, f"the file `{label}` fetched at line {LINE}", site.node)
         if self._is_buffer(written, site.scope):
             return Traced(OriginKind.ROUND_TRIP, f"the buffer this code filled at line {LINE}", site.node)
@@ -680,7 +677,7 @@ class Origins:
                 if word not in last_words:
                     continue
                 budget.check()
-                names = set(_names(site.node, site.scope))
+                names = set(resolve.qualified_names(site.node.func, site.scope))
                 for table, kind in tables_:
                     written = _written_argument(table, site.node, names, word)
                     if written is not None:
@@ -717,25 +714,30 @@ class Origins:
         func = call.func
         if isinstance(func, cst.Name) and func.value in ("open", "str") and not scope.lookup(func.value)[0]:
             return True
-        if isinstance(func, cst.Attribute) and func.attr.value == "open" and not _names(call, scope):
+        names = resolve.qualified_names(func, scope)
+        if isinstance(func, cst.Attribute) and func.attr.value == "open" and not names:
             return False  # `Path(p).open()` has no argument naming the file
         openers = {"io.open", "pathlib.Path", "pathlib.PurePath", "os.fspath", "gzip.open", "bz2.open", "lzma.open",
                    "codecs.open"}
-        return bool(set(_names(call, scope)) & openers)
+        return bool(set(names) & openers)
 
     def _is_buffer(self, expr: cst.BaseExpression, scope: Scope) -> bool:
         """An in-memory buffer created empty (`buf = io.BytesIO()`)."""
         if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and not expr.args:
             expr = expr.func.value  # (a method call's receiver)
         if not isinstance(expr, cst.Name):
-            return isinstance(expr, cst.Call) and bool(set(_names(expr, scope)) & self.tables.buffers)
+            return self._makes_buffer(expr, scope)
         bindings, _ = scope.lookup(expr.value)
         values = [b.value if b.kind == ASSIGN else b.node.item if isinstance(b.node, cst.WithItem) else None
                   for b in bindings]
         return bool(values) and all(
-            isinstance(value, cst.Call) and bool(set(_names(value, binding.scope)) & self.tables.buffers)
-            for value, binding in zip(values, bindings, strict=True)
+            self._makes_buffer(value, binding.scope) for value, binding in zip(values, bindings, strict=True)
         )
+
+    def _makes_buffer(self, value: cst.BaseExpression | None, scope: Scope) -> bool:
+        """A call of a buffer constructor (`io.BytesIO()`)."""
+        return isinstance(value, cst.Call) and not self.tables.buffers.isdisjoint(
+            resolve.qualified_names(value.func, scope))
 
     # --- source order and unpacking ---------------------------------------------------------------------
     def _reaching(self, bindings: list[Binding], owner: Scope, use: cst.Name, scope: Scope) -> list[Binding]:
@@ -1017,7 +1019,7 @@ def _path_text(expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | 
     if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Divide):
         parts = [expr.left, expr.right]
     elif isinstance(expr, cst.Call) and not any(a.star or a.keyword for a in expr.args):
-        names = set(_names(expr, scope))
+        names = set(resolve.qualified_names(expr.func, scope))
         if names & _JOINS:
             parts = [a.value for a in expr.args]
         elif expr.args and (names & {"io.open", "gzip.open", "bz2.open", "lzma.open"} or (

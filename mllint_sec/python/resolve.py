@@ -56,6 +56,11 @@ UNKNOWN = _Unknown()
 Value = Const | QName | LocalClass | _Unknown
 
 
+def qualified_names(expr: cst.BaseExpression, scope: Scope) -> list[str]:
+    """The dotted names `expr` may refer to (`callee_targets` without partials and local classes)."""
+    return [t for t in callee_targets(expr, scope) if isinstance(t, str)]
+
+
 def callee_targets(
     expr: cst.BaseExpression, scope: Scope, via: list[cst.BaseExpression] | None = None
 ) -> tuple[str | Partial, ...]:
@@ -172,7 +177,7 @@ def _dynamic_target(call: cst.Call, scope: Scope) -> list[str | Partial]:
     if last not in _DYNAMIC and not (isinstance(func, cst.Name) and _imported_as_dynamic(func, scope)):
         return []
     bare = func.value if isinstance(func, cst.Name) and not scope.lookup(func.value)[0] else None
-    names = [t for t in callee_targets(func, scope) if isinstance(t, str)]
+    names = qualified_names(func, scope)
     first = _literal(args[0].value)
     if (bare == "__import__" or "builtins.__import__" in names) and isinstance(first, Const):
         return [str(first.value).split(".")[0]] if isinstance(first.value, str) else []
@@ -197,7 +202,7 @@ def as_partial(call: cst.Call, scope: Scope) -> list[Partial]:
         isinstance(call.func, cst.Name) and _imported(call.func, scope) & set(PARTIAL)
     ):
         return []
-    funcs = [t for t in callee_targets(call.func, scope) if isinstance(t, str)]
+    funcs = qualified_names(call.func, scope)
     if not any(f in PARTIAL for f in funcs):
         return []
     return [
@@ -247,7 +252,7 @@ def values(expr: cst.BaseExpression | None, scope: Scope, depth: int = 0) -> lis
         declared = switches.attribute_switch(expr, scope)
         if declared is not None:
             return _switch_values(declared)
-        names = [t for t in callee_targets(expr, scope) if isinstance(t, str)]
+        names = qualified_names(expr, scope)
         return [QName(n) for n in names] or [UNKNOWN]
     if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
         if any(isinstance(e, cst.StarredElement) for e in expr.elements):
@@ -292,7 +297,7 @@ def _binding_values(binding: Binding, depth: int, name: str) -> list[Value]:
 
 
 def _call_values(call: cst.Call, scope: Scope, depth: int) -> list[Value]:
-    funcs = [t for t in callee_targets(call.func, scope) if isinstance(t, str)]
+    funcs = qualified_names(call.func, scope)
     args = call.args
     is_getattr = "builtins.getattr" in funcs or (
         not funcs and isinstance(call.func, cst.Name) and call.func.value == "getattr"
@@ -301,7 +306,7 @@ def _call_values(call: cst.Call, scope: Scope, depth: int) -> list[Value]:
     if is_getattr and len(args) >= 2 and not any(a.star or a.keyword for a in args):
         found: list[Value] = []
         attr = _literal(args[1].value)
-        bases = [t for t in callee_targets(args[0].value, scope) if isinstance(t, str)]
+        bases = qualified_names(args[0].value, scope)
         if isinstance(attr, Const) and isinstance(attr.value, str) and bases:
             found.extend(QName(f"{b}.{attr.value}") for b in bases)
         else:

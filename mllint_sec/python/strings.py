@@ -150,7 +150,7 @@ _OBJECT_PACKAGES = ("transformers.", "diffusers.", "peft.", "sentence_transforme
 
 def _call(call: cst.Call, scope: Scope, depth: int) -> list[Shape | None]:
     func = call.func
-    names = [t for t in resolve.callee_targets(func, scope) if isinstance(t, str)]
+    names = resolve.qualified_names(func, scope)
     if names and all(n.startswith(_OBJECT_PACKAGES) for n in names):
         return [Shape(obj=True)]
     if any(n in _PATH_CALLS for n in names):
