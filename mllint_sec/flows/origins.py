@@ -45,6 +45,8 @@ from mllint_sec.python.scopes import (
     Site,
     children,
     dotted_name,
+    is_staticmethod,
+    parameters,
 )
 
 MAX_STEPS = 500  # questions one classification may ask; past it, what is left is unknown
@@ -202,7 +204,7 @@ class Origins:
         if inner is None:
             return _UNKNOWN
         question = _Question()
-        for param in _params(function):
+        for param in parameters(function.params):
             question.bound[(id(inner), param.name.value)] = (None, inner)
         question.calls = 1
         found = [t for ret in _terminal_returns(function) if ret.value is not None
@@ -560,7 +562,7 @@ class Origins:
 
     # --- parameters -----------------------------------------------------------------------------------
     def _parameter(self, name: str, scope: Scope, function: cst.FunctionDef, question: _Question) -> list[Traced]:
-        param = next((p for p in _params(function) if p.name.value == name), None)
+        param = next((p for p in parameters(function.params) if p.name.value == name), None)
         if param is None:
             return [_UNKNOWN]
         bound = question.bound.get((id(scope), name))
@@ -570,8 +572,8 @@ class Origins:
                 return self._trace(value, caller, question)
             return self._trace(param.default, scope.parent or scope, question) if param.default else [_UNKNOWN]
         method = scope.parent is not None and scope.parent.kind == "class"
-        params = _params(function)
-        if method and params and params[0] is param and not _is_static(function):
+        params = parameters(function.params)
+        if method and params and params[0] is param and not is_staticmethod(function):
             return [_UNKNOWN]  # `self`
         if self._is_cli(function, scope):
             where = f"`{name}` of the command `{function.name.value}`, line {LINE}"
@@ -884,8 +886,8 @@ class _ClassAttributes:
                 if body_of is not None:
                     self._assign(node.name, None, scope, body_of, receiver, None)  # a method by that name
                     params = [*node.params.posonly_params, *node.params.params]
-                    receiver = (body_of, params[0].name.value) if params and not _is_static(node) else None
-                elif receiver is not None and any(p.name.value == receiver[1] for p in _params(node)):
+                    receiver = (body_of, params[0].name.value) if params and not is_staticmethod(node) else None
+                elif receiver is not None and any(p.name.value == receiver[1] for p in parameters(node.params)):
                     receiver = None
                 pushed = [(node.body, inner, None, receiver)]
             elif isinstance(node, cst.SimpleStatementLine):
@@ -986,7 +988,7 @@ def _method_class(name: str, scope: Scope) -> cst.ClassDef | None:
     if any(b.kind != OTHER or b.node is not None for b in bindings) or not bindings:
         return None  # rebound in the method: another object
     function, cls = owner.node, owner.parent
-    if owner.kind != "function" or not isinstance(function, cst.FunctionDef) or _is_static(function):
+    if owner.kind != "function" or not isinstance(function, cst.FunctionDef) or is_staticmethod(function):
         return None
     params = [*function.params.posonly_params, *function.params.params]
     if not params or params[0].name.value != name or cls is None or cls.kind != "class":
@@ -1035,17 +1037,6 @@ def _exact_text(expr: cst.BaseExpression, scope: Scope) -> str | None:
     """The one string an expression certainly is, if it is one (python/strings.py)."""
     exact = {shape.exact if shape is not None else None for shape in strings.shapes(expr, scope)}
     return exact.pop() if len(exact) == 1 and None not in exact else None
-
-
-def _params(function: cst.FunctionDef) -> list[cst.Param]:
-    p = function.params
-    every = [*p.posonly_params, *p.params, *p.kwonly_params]
-    every.extend(extra for extra in (p.star_arg, p.star_kwarg) if isinstance(extra, cst.Param))
-    return every
-
-
-def _is_static(function: cst.FunctionDef) -> bool:
-    return any(isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod" for d in function.decorators)
 
 
 def _calls_name(call: cst.Call, name: str) -> bool:

@@ -48,7 +48,7 @@ from mllint_sec.python.matching import (
     loaded_argument,
 )
 from mllint_sec.python.resolve import UNKNOWN
-from mllint_sec.python.scopes import OTHER, FileFacts, Scope, Site
+from mllint_sec.python.scopes import OTHER, FileFacts, Scope, Site, is_staticmethod
 
 LOADER_FAMILY = "deserialization"  # the rules whose wrappers are loaders themselves
 MAX_DEPTH = 3  # loaders deep: a wrapper of a wrapper of a wrapper
@@ -107,12 +107,7 @@ class WrapperCall:
 
 def _positional(function: cst.FunctionDef, method: bool) -> list[cst.Param]:
     params = [*function.params.posonly_params, *function.params.params]
-    return params[1:] if method and _takes_self(function) else params
-
-
-def _takes_self(function: cst.FunctionDef) -> bool:
-    return not any(isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod"
-                   for d in function.decorators)
+    return params[1:] if method and not is_staticmethod(function) else params
 
 
 @dataclass
@@ -277,7 +272,7 @@ def _method_targets(receiver: str, attribute: str, scope: Scope, facts: FileFact
         return []
     function, classdef = owner.node, owner.parent.classdef
     first = [*function.params.posonly_params, *function.params.params][:1]
-    if classdef is None or not first or first[0].name.value != receiver or not _takes_self(function):
+    if classdef is None or not first or first[0].name.value != receiver or is_staticmethod(function):
         return []
     return [_Target(statement, (), True) for statement in classdef.body.body
             if isinstance(statement, cst.FunctionDef) and statement.name.value == attribute

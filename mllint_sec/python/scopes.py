@@ -155,6 +155,18 @@ def dotted_name(node: cst.BaseExpression) -> str | None:
     return None
 
 
+def parameters(params: cst.Parameters) -> list[cst.Param]:
+    """Every parameter a function binds: positional-only, ordinary, keyword-only, `*args`, `**kwargs`."""
+    every = [*params.posonly_params, *params.params, *params.kwonly_params]
+    every.extend(extra for extra in (params.star_arg, params.star_kwarg) if isinstance(extra, cst.Param))
+    return every
+
+
+def is_staticmethod(function: cst.FunctionDef) -> bool:
+    """Decorated `@staticmethod`: its first parameter is not the instance."""
+    return any(isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod" for d in function.decorators)
+
+
 def _target_names(target: cst.CSTNode) -> Iterator[cst.Name]:
     if isinstance(target, cst.Name):
         yield target
@@ -243,9 +255,7 @@ class _Collector:
         self.push(node.body, inner, statement)
 
     def params(self, params: cst.Parameters, outer: Scope, inner: Scope, statement: cst.CSTNode) -> None:
-        every = [*params.posonly_params, *params.params, *params.kwonly_params]
-        every.extend(extra for extra in (params.star_arg, params.star_kwarg) if isinstance(extra, cst.Param))
-        for param in every:
+        for param in parameters(params):
             inner.bind(param.name.value, Binding(OTHER, inner))
             self.push(param.default, outer, statement)
             if param.annotation is not None:
