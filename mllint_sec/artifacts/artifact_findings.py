@@ -88,6 +88,8 @@ def _for_verdict(path: str, report: ArtifactReport, rule: Rule, match: ArtifactM
 _KINDS = {
     "pickle": "pickle", "joblib": "joblib file", "joblib-compressed": "compressed joblib file",
     "torch-zip": "PyTorch checkpoint", "zip": "zip archive", "npz": "numpy archive", "npy": "numpy array file",
+    "pickle-compressed": "compressed pickle", "compressed": "compressed file", "tar": "tar archive",
+    "torch-tar": "PyTorch legacy tar checkpoint",
 }
 
 

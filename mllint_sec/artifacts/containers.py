@@ -1,10 +1,13 @@
 """Recognise an artifact by its content and unpack its containers down to pickle streams.
 
-Kinds: zip archives (PyTorch checkpoints, npz, any zip; every member is recognised in
-turn, nested containers too), numpy .npy (an object array is a pickle after the header),
-pickles (joblib files are pickles with raw array bytes in between), compressed joblib
-files, Git LFS pointers. File names are never consulted: a checkpoint named .png is
-still a checkpoint. Every limit reached becomes an "unscanned" entry, never an exception.
+Kinds: zip archives (PyTorch checkpoints, npz, any zip; every entry any reader could take,
+`zip_reading`, nested containers too), tar archives (PyTorch's legacy tar checkpoint included,
+`tar_reading`, `torch_legacy_tar`), numpy .npy (an object array is a pickle after the header),
+pickles (joblib files are pickles with raw array bytes in between), gzip, zlib, bz2, xz and lzma
+streams (compressed pickles and joblib files), Git LFS pointers. File names are never consulted:
+a checkpoint named .png is still a checkpoint. Bytes that two formats can claim (a tar header over
+a protocol-0 pickle, a zip appended to a pickle) are read as both: sniffing never downgrades.
+Every limit reached becomes an "unscanned" entry, never an exception.
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ import bz2
 import lzma
 import re
 import struct
-import zipfile
 import zlib
 from dataclasses import dataclass, field
-from io import BytesIO
 
 from mllint_sec.artifacts.pickle_ops import Budget, Import, scan_pickle
+from mllint_sec.artifacts.tar_reading import is_tar, list_tar
+from mllint_sec.artifacts.torch_legacy_tar import LEGACY_MEMBERS, is_legacy_layout, read_records
+from mllint_sec.artifacts.zip_reading import Entry, read_layout
 from mllint_sec.core.lfs_pointer import lfs_pointer
 
 _MIB = 1 << 20
@@ -31,7 +35,7 @@ class Limits:
 
     max_file_bytes: int = 512 * _MIB  # larger artifacts are not scanned
     max_decompressed_bytes: int = 2048 * _MIB  # total bytes extracted or decompressed per artifact
-    max_members: int = 10_000  # per zip archive
+    max_members: int = 10_000  # per archive, and members read in all of an artifact's archives together
     max_ratio: int = 200  # expansion of a zip member or a compressed stream ...
     min_bomb_bytes: int = _MIB  # ... that expands to more than this
     max_opcodes: int = 20_000_000  # per artifact
@@ -76,7 +80,9 @@ def sniff(data: bytes) -> str | None:
         return "lzma"
     if data.startswith(b"\x04\x22\x4d\x18"):
         return "lz4"
-    if data[257:262] == b"ustar":
+    if data.startswith(b"\x28\xb5\x2f\xfd"):
+        return "zstd"
+    if is_tar(data):
         return "tar"
     return None
 
@@ -97,6 +103,9 @@ class _Scan:
         self.limits = limits
         self.budget = Budget(limits.max_opcodes)
         self.bytes_left = limits.max_decompressed_bytes
+        # Members read in all containers together: hostile entries that each hold a copy of the archive
+        # would otherwise multiply at every level of nesting.
+        self.members_left = limits.max_members
         self.imports: list[tuple[str, Import]] = []
         self.unscanned: list[tuple[str, str]] = []
 
@@ -115,18 +124,29 @@ class _Scan:
         kind = sniff(data)
         if kind == "lfs-pointer":
             return kind
-        if kind == "zip":
-            return self._zip(data, member, depth)
-        if kind == "npy":
-            return self._npy(data, member)
-        if kind == "pickle":
-            return self._pickle(data, member, strict)
+        found: str | None
         if kind == "tar":
-            self.skip("tar archive: members not scanned", member)
-            return None
-        if kind is not None:
-            return self._compressed(data, member, depth, kind)
-        return self._pickle(data, member, strict=False)
+            found = self._tar(data, member, depth)
+            # The header's name field is free text: a protocol-0 pickle can start there, and
+            # pickle.load (or torch.load, once tarfile refuses the file) reads it from byte 0.
+            return self._pickle(data, member, strict=False) or found
+        if kind == "zip":
+            found = self._zip(data, member, depth)
+        elif kind == "npy":
+            found = self._npy(data, member)
+        elif kind == "pickle":
+            found = self._pickle(data, member, strict)
+            self._also_zip(data, member, depth, quiet=True)
+        elif kind is not None:
+            found = self._compressed(data, member, depth, kind)
+        else:
+            found = self._pickle(data, member, strict=False)
+            # not a pickle: a zip behind other bytes (which zipfile reads) is then the reading
+            zipped = self._also_zip(data, member, depth, quiet=found is not None)
+            found = found or zipped
+        if kind is not None and is_tar(data):  # a tar header over other content (sniff checked the rest)
+            self._tar(data, member, depth)
+        return found
 
     def _pickle(self, data: bytes, member: str, strict: bool, start: int = 0) -> str | None:
         scan = scan_pickle(data, self.budget, strict, start)
@@ -142,55 +162,104 @@ class _Scan:
         self.skip(f"nesting too deep: more than {self.limits.max_depth} containers", member)
         return False
 
+    def _take_member(self, member: str) -> bool:
+        if self.members_left <= 0:
+            self.skip(f"too many members: more than {self.limits.max_members} in all containers", member)
+            return False
+        self.members_left -= 1
+        return True
+
     def _expansion_cap(self, packed: int) -> int:
         return max(self.limits.min_bomb_bytes, packed * self.limits.max_ratio)
+
+    # second readings: bytes that a second format also claims are read as that format too
+
+    def _also_zip(self, data: bytes, member: str, depth: int, quiet: bool) -> str | None:
+        """A zip behind other data: Python's zipfile finds its end record at the end and reads it.
+
+        quiet: the bytes are something else first (a pickle): the zip's callables count, its
+        structural complaints do not (the bytes before it belong to the first reading, and a pickle
+        whose last value is a stored zip is not an ambiguous archive)."""
+        if not _has_end_record(data):
+            return None
+        problems = len(self.unscanned)
+        kind = self._zip(data, member, depth)
+        if quiet:
+            del self.unscanned[problems:]
+        return kind
 
     # zip
 
     def _zip(self, data: bytes, member: str, depth: int) -> str:
         if not self._nested(member, depth):
             return "zip"
-        entries = _central_directory_entries(data)
-        if entries > self.limits.max_members:
-            self.skip(f"too many members: {entries}, above {self.limits.max_members}", member)
+        layout = read_layout(data, self.limits.max_members)
+        if layout.members > self.limits.max_members:
+            self.skip(f"too many members: more than {self.limits.max_members}", member)
             return "zip"
-        try:
-            infos = zipfile.ZipFile(BytesIO(data)).infolist()
-        except Exception as exc:  # noqa: BLE001 - zipfile raises many exception types on hostile archives
-            self.skip(f"corrupt zip: {exc}", member)
-            return "zip"
-        files = [info for info in infos if not info.is_dir()]
+        if layout.corrupt is not None:
+            self.skip(f"corrupt zip: {layout.corrupt}", member)
+        for anomaly in layout.anomalies:
+            self.skip(f"ambiguous zip: {anomaly}", member)
         kinds = []
-        for info in files:
-            path = f"{member}!{info.filename}" if member else info.filename
-            content = self._member(data, info, path)
-            strict = bool(_PICKLE_NAME.search(info.filename))
+        for entry in layout.entries:
+            if not self._take_member(member):
+                break
+            path = f"{member}!{entry.name}" if member else entry.name
+            content = self._member(data, entry, path)
+            strict = bool(_PICKLE_NAME.search(entry.name))
             kinds.append(None if content is None else self.blob(content, path, depth + 1, strict))
-        if any(_TORCH_PICKLE.search(info.filename) for info in files):
+        if any(_TORCH_PICKLE.search(entry.name) for entry in layout.entries):
             return "torch-zip"
-        if files and all(kind == "npy" for kind in kinds):
+        if kinds and all(kind == "npy" for kind in kinds):
             return "npz"
         return "zip"
 
-    def _member(self, data: bytes, info: zipfile.ZipInfo, path: str) -> bytes | None:
-        """The member's bytes, read as a loader would (from the local header, sizes from the
-        central directory, CRC not checked: torch does not check it); None if not read."""
-        if info.flag_bits & 0x1:
+    def _member(self, data: bytes, entry: Entry, path: str) -> bytes | None:
+        """The entry's bytes, as a loader reads them (CRC not checked: torch does not check it); None if not read."""
+        if entry.flags & 0x1:
             self.skip("encrypted zip member", path)
             return None
-        if info.file_size > self._expansion_cap(info.compress_size):
-            self.skip(f"zip bomb: ratio: {info.compress_size} bytes expand to {info.file_size}", path)
+        if entry.size > self._expansion_cap(entry.packed):
+            self.skip(f"zip bomb: ratio: {entry.packed} bytes expand to {entry.size}", path)
             return None
-        if info.file_size > self.bytes_left:
-            self.skip(f"size limit: {info.file_size} bytes, above the {self.bytes_left} left to extract", path)
+        if entry.size > self.bytes_left:
+            self.skip(f"size limit: {entry.size} bytes, above the {self.bytes_left} left to extract", path)
             return None
         try:
-            content = _extract(data, info)
+            content = _extract(data, entry)
         except (ValueError, zlib.error) as exc:
             self.skip(f"unreadable zip member: {exc}", path)
             return None
         self.bytes_left -= len(content)
         return content
+
+    # tar
+
+    def _tar(self, data: bytes, member: str, depth: int) -> str:
+        if not self._nested(member, depth):
+            return "tar"
+        listing = list_tar(data, self.limits.max_members)
+        for problem in listing.problems:
+            self.skip(problem, member)
+        legacy = is_legacy_layout({entry.name for entry in listing.members})
+        for entry in listing.members:
+            if not self._take_member(member):
+                break
+            path = f"{member}!{entry.name}" if member else entry.name
+            if entry.size > self.bytes_left:
+                self.skip(f"size limit: {entry.size} bytes, above the {self.bytes_left} left to extract", path)
+                continue
+            content = data[entry.start:entry.start + entry.size]
+            self.bytes_left -= len(content)
+            if legacy and entry.name in ("storages", "tensors"):
+                imports, problems = read_records(entry.name, content, self.budget)
+                self.imports += [(path, found) for found in imports]
+                self.unscanned += [(problem, path) for problem in problems]
+            else:
+                strict = (legacy and entry.name in LEGACY_MEMBERS) or bool(_PICKLE_NAME.search(entry.name))
+                self.blob(content, path, depth + 1, strict)
+        return "torch-tar" if legacy else "tar"
 
     # numpy
 
@@ -205,7 +274,7 @@ class _Scan:
             self._pickle(data, member, strict=bool(has_object), start=payload)
         return "npy"
 
-    # compressed joblib
+    # compressed streams (pandas infers them from the name, joblib from the magic)
 
     def _compressed(self, data: bytes, member: str, depth: int, fmt: str) -> str | None:
         kind = self._decompressed(data, member, depth, fmt)
@@ -215,10 +284,14 @@ class _Scan:
 
     def _decompressed(self, data: bytes, member: str, depth: int, fmt: str) -> str | None:
         if not self._nested(member, depth):
-            return "joblib-compressed"
+            return _compressed_kind(fmt)
         if fmt == "lz4":
             self.skip("compressed joblib could not be decompressed: lz4 is not in the standard library", member)
             return "joblib-compressed"
+        if fmt == "zstd" and not _has_zstd():
+            self.skip("zstd content not scanned: this Python's standard library has no zstd decompressor "
+                      "(Python 3.14 adds compression.zstd)", member)
+            return "compressed"
         left, ratio_cap = self.bytes_left, self._expansion_cap(len(data))
         payload, problem = _decompress(data, fmt, min(ratio_cap, left))
         self.bytes_left -= len(payload)
@@ -228,33 +301,45 @@ class _Scan:
         elif problem:
             self.skip(f"compressed joblib could not be decompressed: {problem}", member)
         inner = self.blob(payload, member, depth + 1, strict=True) if payload else None
-        return "joblib-compressed" if inner in ("pickle", "joblib") or problem else inner
+        if inner == "pickle":
+            return "pickle-compressed"
+        if inner == "joblib" or problem:
+            return _compressed_kind(fmt)
+        return inner
 
 
-def _central_directory_entries(data: bytes) -> int:
-    """An upper bound of the member count, before zipfile builds an object for each."""
+def _has_end_record(data: bytes) -> bool:
+    """An end of central directory record in the last 64 KiB that zipfile could use: its directory lies
+    before it and its comment inside the file (random bytes seldom pass both)."""
     end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65557))
     if end < 0 or end + 22 > len(data):
-        return 0  # zipfile reports the problem
-    (size,) = struct.unpack_from("<I", data, end + 12)
-    start = max(0, end - size - 76) if size != 0xFFFFFFFF else 0  # 76: the zip64 records
-    return data.count(b"PK\x01\x02", start, end)
+        return False
+    size, offset, comment = struct.unpack_from("<LLH", data, end + 12)
+    return bool(offset + size <= end and end + 22 + comment <= len(data))
 
 
-def _extract(data: bytes, info: zipfile.ZipInfo) -> bytes:
-    offset = info.header_offset
-    if offset < 0 or data[offset:offset + 4] != b"PK\x03\x04" or offset + 30 > len(data):
-        raise ValueError("no local file header where the central directory points")
-    name_length, extra_length = struct.unpack_from("<HH", data, offset + 26)
-    start = offset + 30 + name_length + extra_length
-    packed = data[start:start + info.compress_size]
-    if len(packed) < info.compress_size:
+def _compressed_kind(fmt: str) -> str:
+    """What a compressed stream whose content is not known is called: joblib's formats, or any stream."""
+    return "joblib-compressed" if fmt in ("zlib", "gzip", "bz2", "xz", "lzma", "zfile", "lz4") else "compressed"
+
+
+def _has_zstd() -> bool:
+    try:
+        from compression import zstd  # type: ignore[import-not-found,unused-ignore]  # noqa: F401 - Python 3.14+
+    except ImportError:
+        return False
+    return True
+
+
+def _extract(data: bytes, entry: Entry) -> bytes:
+    packed = data[entry.start:entry.end]
+    if len(packed) < entry.packed:
         raise ValueError("member data is truncated")
-    if info.compress_type == zipfile.ZIP_STORED:
-        return packed[:info.file_size]
-    if info.compress_type == zipfile.ZIP_DEFLATED:  # bounded by the declared size, checked before
-        return zlib.decompressobj(-15).decompress(packed, info.file_size) if info.file_size else b""
-    raise ValueError(f"compression method {info.compress_type} is not supported")
+    if entry.method == 0:  # stored
+        return packed[:entry.size]
+    if entry.method == 8:  # deflated; bounded by the declared size, checked before
+        return zlib.decompressobj(-15).decompress(packed, entry.size) if entry.size else b""
+    raise ValueError(f"compression method {entry.method} is not supported")
 
 
 # zlib._Decompress: typeshed's name for the type of zlib.decompressobj() (zlib exports none).
@@ -263,6 +348,11 @@ def _decompressor(fmt: str) -> zlib._Decompress | bz2.BZ2Decompressor | lzma.LZM
         return zlib.decompressobj(zlib.MAX_WBITS | 32)  # zlib or gzip header
     if fmt == "bz2":
         return bz2.BZ2Decompressor()
+    if fmt == "zstd":  # only reached when _has_zstd(); the same interface as bz2's and lzma's
+        from compression import zstd  # type: ignore[import-not-found,unused-ignore]
+
+        decompressor: bz2.BZ2Decompressor = zstd.ZstdDecompressor()
+        return decompressor
     return lzma.LZMADecompressor()  # xz and lzma-alone
 
 

@@ -519,6 +519,15 @@ class _Machine:
     def op_BUILD(self, _: None) -> None:
         state = self._pop()
         inst = self._top()
+        if isinstance(inst, Ref):
+            # BUILD on a global itself (a module, class or function the pickle imported, not an object a
+            # call made): the load writes the state into its __dict__ and setattr()s the slot state, so a
+            # pickle rewrites `a.b.c`'s attributes (patches a loader, a check) for everything loaded later.
+            # No pickle a library writes does this; it is reported as the setattr it is.
+            attribute = f"{inst.name}.__setattr__" if inst.name else "__setattr__"
+            self.imports.append(Import(inst.module, attribute, self.op_pos, self.op_name))
+            self.called = True
+            return
         if not isinstance(inst, Obj):
             return
         inst.state = state
@@ -711,3 +720,29 @@ def scan_pickle(data: bytes, budget: Budget, strict: bool, start: int = 0) -> Pi
     elif failed and walk.failure is not None:
         problems.append(f"{_REASONS[failed]}: {walk.failure.detail}")
     return PickleScan(True, walk.wrapper, walk.imports, problems)
+
+
+@dataclass
+class OnePickle:
+    """One pickle stream read to its STOP, for containers that put raw bytes between pickles."""
+
+    imports: list[Import]
+    problems: list[str]  # Unscanned reasons
+    end: int | None  # the offset after its STOP; None when the walk stopped before it
+    value: object  # what it unpickles to, as far as the walk models it (a Ref for a global, ints, tuples)
+
+
+def walk_one(data: bytes, start: int, budget: Budget) -> OnePickle:
+    """Walk the single pickle stream at data[start:] (PyTorch's legacy tar members interleave pickles and
+    raw storage bytes, so the reader, not the walk, knows where the next pickle begins)."""
+    machine = _Machine(data, budget, joblib=False)
+    end = machine.run(start)
+    problems = [
+        f"unresolved global: the module or name of the global at offset {offset} is computed at load time"
+        for offset in sorted(set(machine.unresolved))
+    ]
+    if end.status == "budget":
+        problems.append(_REASONS["budget"])
+    elif end.status != "stop":
+        problems.append(f"{_REASONS[end.status]}: {end.detail}")
+    return OnePickle(machine.imports, problems, end.offset if end.status == "stop" else None, end.value)

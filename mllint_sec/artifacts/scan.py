@@ -38,7 +38,9 @@ class Unscanned:
 
 @dataclass(frozen=True)
 class ArtifactReport:
-    kind: str | None  # pickle, joblib, joblib-compressed, torch-zip, zip, npz, npy, lfs-pointer; None: not an artifact
+    # pickle, joblib, joblib-compressed, pickle-compressed, compressed, torch-zip, zip, npz, npy, tar, torch-tar,
+    # lfs-pointer; None: not an artifact
+    kind: str | None
     callables: tuple[ImportedCallable, ...]
     unscanned: tuple[Unscanned, ...]
 

@@ -20,7 +20,14 @@ from pathlib import Path, PurePosixPath
 from mllint_sec.catalogue.model import Catalogue, ProvenanceMatch, Rule
 from mllint_sec.core.bounded_read import read_limited
 from mllint_sec.core.engine_rules import PARSE_ERROR
-from mllint_sec.core.file_kinds import ARTIFACT_SUFFIXES, MODEL_SUFFIXES, FileKind, Target
+from mllint_sec.core.file_kinds import (
+    ARTIFACT_SUFFIXES,
+    MODEL_SUFFIXES,
+    WRAPPER_SUFFIXES,
+    FileKind,
+    Target,
+    artifact_by_name,
+)
 from mllint_sec.core.finding import Finding, normalise
 from mllint_sec.core.lfs_pointer import is_lfs_pointer_file
 from mllint_sec.core.suppressions import apply_line_comments
@@ -119,8 +126,8 @@ def _needs_record(target: Target, min_bytes: int) -> bool:
     content rules (ART*): its name does not say it is data or a model.
     """
     suffix = target.path.suffix.lower()
-    if suffix in _MODEL_FILES:
-        return True
+    if suffix in _MODEL_FILES or (suffix in WRAPPER_SUFFIXES and artifact_by_name(target.path.name)):
+        return True  # `model.pkl.gz` is a model file by name too
     if target.kind == FileKind.DATA or suffix in (".zip", ".npy", ".npz"):
         try:
             return os.path.getsize(target.path) >= min_bytes
