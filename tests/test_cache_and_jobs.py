@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 from pathlib import Path
@@ -185,13 +186,13 @@ def test_jobs_are_capped_at_the_cpus_the_process_may_use(tree, monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     asked = []
-    pool = runner.ProcessPoolExecutor
+    pool = concurrent.futures.ProcessPoolExecutor  # imported by the runner when it forks (not for one file)
 
     def recording(max_workers, **kwargs):
         asked.append(max_workers)
         return pool(min(max_workers, 2), **kwargs)  # the machine is not really forked 64 times
 
-    monkeypatch.setattr(runner, "ProcessPoolExecutor", recording)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", recording)
     report(tree, jobs=64, use_cache=False)
     report(tree, use_cache=False)
     assert asked == [2, 2]

@@ -114,8 +114,12 @@ class CrossModule:
             for call in summaries[caller].out_calls:
                 found += self._guarded(caller, self._into, caller, call)
         returning = {(path, entry.function) for path, summary in summaries.items() for entry in summary.returns}
+        # Only a name ending in such a function's name can be placed there (a file the `ast` screen dropped
+        # lists every outside function it calls): the others are not looked for in their modules' text.
+        functions = {function for _, function in returning}
         for caller in sorted(summaries):
-            places = [self._place(name, caller) for name in summaries[caller].fed]
+            places = [self._place(name, caller) for name in summaries[caller].fed
+                      if name.rpartition(".")[2] in functions]
             if any(place is not None and (place[0].display, place[1]) in returning for place in places):
                 found += self._guarded(caller, self._out_of, caller)
         seen = {(f.rule_id, f.path, f.line, f.column) for f in known}

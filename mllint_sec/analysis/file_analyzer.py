@@ -2,17 +2,20 @@
 
 A pure function of (path, bytes, enabled rules), so results can be cached by
 content hash and files spread over processes. Steps, cheapest first:
-decode -> text prefilter -> blank irrelevant top-level blocks -> libcst parse ->
+decode -> text prefilter -> `ast` screen (screening.py) -> blank irrelevant top-level blocks -> libcst parse ->
 one scope walk -> match -> positions of the reported nodes only -> suppressions.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import os
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
+from mllint_sec.analysis.screening import Screening
 from mllint_sec.catalogue.model import Catalogue
+from mllint_sec.core import stage_times
 from mllint_sec.core.data_use import SINK_KINDS
 from mllint_sec.core.engine_rules import PARSE_ERROR, UNUSED_SUPPRESSION
 from mllint_sec.core.file_result import FileResult
@@ -48,6 +51,8 @@ class Analyzer:
     summaries: bool = False  # add flow_summary.py's summary (the runner's cross-module pass wants it)
     file_timeout: float | None = budget.DEFAULT_SECONDS  # seconds per file (python/budget.py); None or 0: no limit
     suppression_policy: SuppressionPolicy = NO_POLICY  # what MLS002 asks of a comment beyond being used
+    # The `ast` screen before libcst (analysis/screening.py); MLLINT_SEC_NO_SCREEN=1 turns it off (measurement).
+    screen: bool = field(default_factory=lambda: os.environ.get("MLLINT_SEC_NO_SCREEN", "") in ("", "0"))
 
     def __post_init__(self) -> None:
         # Flow rules (INPUT*) follow request data into the calls another family's rules report,
@@ -64,6 +69,7 @@ class Analyzer:
         self.flow_uses = tuple(dict.fromkeys(flows.uses(match) for _, match in self.flow_rules))
         # `ignore[torch-load-unsafe]`: suppression comments may name rules as --select does.
         self.rule_ids_by_name = {rule.name: rule.id for rule in self.catalogue.rules.values()}
+        self.screening = Screening(self.index, self.prefilter, self.summaries and bool(groups)) if self.screen else None
 
     def analyze(self, path: str, data: bytes) -> FileResult:
         if path.endswith(".ipynb"):
@@ -77,16 +83,30 @@ class Analyzer:
         text = source.decode(data)
         if isinstance(text, source.ParseFailure):
             return FileResult(self.failure(path, text))
-        result = self.analyze_text(path, text)
+        # The raw-bytes test first (prefilter.py): most files name no loader and are never blanked.
+        since = stage_times.cpu()
+        may_want = self.prefilter.may_want(data)
+        # A file that names no serving framework nor handler word cannot receive requests (flows/sources.py).
+        may_summarize = self.prefilter.may_name(data, sources.REQUEST_FILE_WORDS)
+        stage_times.add_cpu("prefilter", since)
+        result = self.analyze_text(path, text, may_want, may_summarize)
         if self.summaries and path.endswith(".py"):
             result.imports = imported_names(text)
         return result
 
-    def analyze_text(self, path: str, text: str) -> FileResult:
-        summarize = self._summarizes(path, text)
-        if not summarize and not self.prefilter.wants(text):
+    def analyze_text(self, path: str, text: str, may_want: bool = True, may_summarize: bool = True) -> FileResult:
+        since = stage_times.cpu()
+        summarize = may_summarize and self._summarizes(path, text)
+        if not summarize and not (may_want and self.prefilter.wants(text)):
+            stage_times.add_cpu("prefilter", since)
             return FileResult()
         code = code_only_keeping_lines(text)  # one blanked view for the nesting guard and the slicer
+        since = stage_times.add_cpu("prefilter", since)
+        if self.screening is not None and not summarize:
+            screened = self.screening.result(path, text, code)  # None: it may name a catalogued call
+            stage_times.add_cpu("screen", since)
+            if screened is not None:
+                return screened
         arguments = (path, text, code, summarize)
         with budget.deadline(self.file_timeout):
             if source.looks_pathological(text, code):

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from time import perf_counter
 
+from mllint_sec.core import stage_times
 from mllint_sec.core.file_kinds import FileKind, Target
 from mllint_sec.core.finding import Finding
 from mllint_sec.core.flow_summary import FlowSummary
@@ -104,6 +106,8 @@ def cross_module_wrappers(scan: RepositoryScan, known: list[Finding]) -> CheckRe
     if not any(scan.wrappers.values()):
         return CheckResult([])
     targets = [(t, rules) for t, rules in scan.of_kind(FileKind.SOURCE) if t.display.endswith(".py")]
+    if len(targets) < 2:  # a wrapper's own file is not its caller here; a one-file (pre-commit) run skips libcst
+        return CheckResult([])
     enabled = frozenset().union(*(rules for _, rules in targets)) if targets else frozenset()
     from mllint_sec.analysis.cross_module import CrossModule
     from mllint_sec.analysis.cross_module_wrappers import CrossModuleWrappers
@@ -144,8 +148,10 @@ REPOSITORY_CHECKS: dict[str, RepositoryCheck] = {
 def run_repository_checks(scan: RepositoryScan, findings: list[Finding]) -> tuple[list[Finding], list[str]]:
     """`findings` with every check's findings added, and the problems the checks met."""
     problems: list[str] = []
-    for check in REPOSITORY_CHECKS.values():
+    for name, check in REPOSITORY_CHECKS.items():
+        since = perf_counter()
         result = check(scan, findings)
+        stage_times.add("cross-module" if name.startswith("cross-module") else "project facts", since)
         withdrawn = {id(f) for f in result.withdrawn}
         findings = [f for f in findings if id(f) not in withdrawn] + result.findings
         problems += result.problems

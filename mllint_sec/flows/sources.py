@@ -53,6 +53,10 @@ _FRAMEWORK_IMPORT = re.compile(
 _HANDLER_SIGNATURE = re.compile(
     r"\bdef[ \t]+\w+[ \t]*\([ \t]*event[ \t]*,[ \t]*_?(?:context|ctx)\b|\bdef[ \t]+handle[ \t]*\("
 )
+# A file receives_requests only if it names one of these as a whole word (the frameworks above, or a
+# handler's `event` / `handle`): the prefilter's bytes test skips the regexes for the others.
+REQUEST_FILE_WORDS = frozenset({"flask", "fastapi", "starlette", "django", "rest_framework", "gradio", "bentoml", "ray",
+                                "ts", "quart", "event", "handle"})
 
 
 def receives_requests(text: str) -> bool:

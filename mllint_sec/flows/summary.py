@@ -129,9 +129,10 @@ def _outside_names(call: cst.Call, scope: Scope) -> list[str]:
     """Qualified names of a callee defined outside this file (not a library's)."""
     if local_function(call.func, scope) is not None:
         return []
-    return [
-        name
-        for name in resolve.callee_targets(call.func, scope)
-        if isinstance(name, str) and (name.startswith(".") or name.split(".")[0] not in _LIBRARIES)
-    ]
+    return [name for name in resolve.callee_targets(call.func, scope) if isinstance(name, str) and outside(name)]
+
+
+def outside(name: str) -> bool:
+    """Whether a callee's qualified name may be a function of the scanned repository (not a library's)."""
+    return name.startswith(".") or name.partition(".")[0] not in _LIBRARIES
 

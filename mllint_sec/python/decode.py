@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import libcst as cst
 
+from mllint_sec.core import stage_times
 from mllint_sec.core.file_kinds import MAX_SOURCE_BYTES
 
 MAX_FILE_BYTES = MAX_SOURCE_BYTES  # the runner never reads a larger file; bytes given directly are checked here
@@ -60,8 +61,11 @@ def decode(data: bytes) -> str | ParseFailure:
 
 def parse(text: str) -> cst.Module | ParseFailure:
     """Parse with libcst; call inside `run_guarded` so deep trees cannot overflow the stack."""
+    since = stage_times.cpu()
     try:
-        return cst.parse_module(text)
+        module = cst.parse_module(text)
+        stage_times.add_cpu("parse", since)
+        return module
     except cst.ParserSyntaxError as exc:
         hint = " (Python 2 code?)" if _looks_like_python2(text) else ""
         # libcst's messages are terse ("Syntax Error @ 3:16."); CPython's compiler,

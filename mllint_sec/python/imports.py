@@ -15,6 +15,8 @@ IMPORTS = re.compile(
     r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+\(?([\w, \t]*)|import[ \t]+([.\w]+))", re.MULTILINE
 )
 _SEPARATORS = re.compile(r"[,\s]+")
+_COMBINED_PER_CHARACTER = 4  # characters of `module.name` per character of the text, at most
+_COMBINED_MINIMUM = 1 << 16
 
 
 def imported_names(text: str) -> tuple[str, ...]:
@@ -22,12 +24,17 @@ def imported_names(text: str) -> tuple[str, ...]:
     `from .patches import torch_load` gives `.patches.torch_load` and `.patches`; `from . import patches`
     gives `.patches` and `.`."""
     found: dict[str, None] = {}
+    # Each `module.name` repeats the module: `from a.a.(20,000 parts) import n0, ..., n19999` made 800 MB of
+    # names. Past a budget linear in the text, only modules (substrings of the text) are added: a file
+    # can then be missed, as with a name on a continuation line, never added.
+    budget = _COMBINED_PER_CHARACTER * len(text) + _COMBINED_MINIMUM
     for match in IMPORTS.finditer(text):
         module = match.group(1) or match.group(3)
         if match.group(1):
             joint = "" if module.endswith(".") else "."
             for name in _SEPARATORS.split(match.group(2) or ""):
-                if name and name != "as":
+                if name and name != "as" and budget >= len(module) + len(name):
+                    budget -= len(module) + len(name)
                     found[f"{module}{joint}{name}"] = None
         found[module] = None
     return tuple(found)

@@ -12,6 +12,7 @@ that can hold code; whitespace is skipped unless comments are wanted.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeAlias, TypeVar
@@ -22,6 +23,10 @@ from mllint_sec.python import budget
 
 # Binding kinds.
 IMPORT, ASSIGN, CLASS, OTHER = "import", "assign", "class", "other"
+# A module name longer than this is neither a catalogued name nor a scanned file's (a path has at most
+# 4,096 bytes), and `from <it> import n0, ..., n19999` would copy it into every name (a 40 KB module:
+# 800 MB): such a module is named by its digest instead, which keeps imports of it apart and matches nothing.
+LONGEST_MODULE = 4096
 
 
 @dataclass(eq=False)
@@ -228,6 +233,8 @@ class _Collector:
     def import_from(self, node: cst.ImportFrom, scope: Scope, statement: cst.CSTNode, load: bool) -> None:
         base = dotted_name(node.module) if node.module is not None else ""
         base = "." * len(node.relative) + (base or "")
+        if len(base) > LONGEST_MODULE:
+            base = "<module " + hashlib.sha256(base.encode("utf-8", "surrogatepass")).hexdigest()[:32] + ">"
         if isinstance(node.names, cst.ImportStar):
             scope.star_imports.append(base)
         else:
