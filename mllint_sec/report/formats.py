@@ -24,6 +24,8 @@ class RenderOptions:
     category: str | None = None  # SARIF: runAutomationDetails.id, the code scanning category
     sort: str = "severity"  # text and GitHub: "severity" (most severe first, then by place) or "path"
     statistics: bool = False  # text: a table of counts per rule and context after the findings
+    color: bool = False  # text styles: ANSI colour (decided per output in cli.py; a file never gets it)
+    quiet: bool = False  # text styles: the findings only (no statistics, warnings or summary)
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,13 @@ class Format:
 
 FORMAT_MODULES = {
     "text": "mllint_sec.report.text",
+    "concise": "mllint_sec.report.concise",
+    "full": "mllint_sec.report.full",
     "json": "mllint_sec.report.json_report",
     "sarif": "mllint_sec.report.sarif",
     "github": "mllint_sec.report.github",
+    "gitlab": "mllint_sec.report.gitlab",
+    "junit": "mllint_sec.report.junit",
 }
 
 

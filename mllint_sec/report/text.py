@@ -1,12 +1,17 @@
 """Human-readable output: `path:line:col: RULE [severity] message`, the source line, a summary.
 
 Findings come worst first (report/order.py); a downgraded context's marker ("(in test code)") is
-part of the message. `--statistics` adds a table of counts per rule and context.
+part of the message. `--statistics` adds a table of counts per rule and context. `--quiet` keeps the
+findings only. This is the default text style; `concise` (one line per finding) and `full` (a source
+frame) are built from the same pieces (`render_style`, `headline`, `flow_lines`). Colour, when the
+command line turned it on, is added by report/terminal.py's Painter after escaping.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from typing import NamedTuple
 
 from mllint_sec.core.code_context import DESCRIPTION, CodeContext, ContextPolicy
 from mllint_sec.core.finding import Finding
@@ -16,44 +21,92 @@ from mllint_sec.report.configuration import summary_clause
 from mllint_sec.report.escape import visible
 from mllint_sec.report.formats import Format, RenderOptions
 from mllint_sec.report.order import ordered
+from mllint_sec.report.terminal import BOLD, YELLOW, Painter
+
+STYLES = ("text", "concise", "full")  # the text styles: each ends with the summary, so none needs it on stderr
 
 
 def render(result: RunResult, options: RenderOptions = RenderOptions()) -> str:  # noqa: B008 - frozen
+    return render_style(result, options, _finding_lines)
+
+
+def _finding_lines(finding: Finding, paint: Painter) -> list[str]:
+    lines = [headline(finding, paint)]
+    if finding.snippet:
+        lines.append(f"    {paint(excerpt(finding.snippet, finding.column))}")
+    return lines + flow_lines(finding, paint)
+
+
+def render_style(
+    result: RunResult, options: RenderOptions, finding_lines: Callable[[Finding, Painter], list[str]],
+) -> str:
+    """A text style's report: each shown finding as `finding_lines` writes it, then (unless `--quiet`) the
+    statistics, the warnings and the summary. Every piece of text goes through the painter, which escapes it
+    (scanned text (paths, lines, quoted code) cannot forge the report) before any colour is added."""
+    paint = Painter(options.color)
     out: list[str] = []
     for finding in ordered(result.findings, options.sort):
         if finding.suppressed and not options.show_suppressed:
             continue
-        mark = " (suppressed)" if finding.suppressed else ""
-        if finding.cell is not None:  # notebooks: the cell and its line, as Jupyter shows them
-            where = f"{finding.path}:cell {finding.cell.cell}:line {finding.cell.line}:{finding.cell.column}"
-        else:
-            where = f"{finding.path}:{finding.line}:{finding.column}"
-        out.append(f"{where}: {finding.rule_id} [{finding.severity}] {finding.message}{mark}")
-        if finding.snippet:
-            out.append(f"    {_excerpt(finding.snippet, finding.column)}")
-        out.extend(  # the path request data takes (INPUT rules)
-            f"    flow {step.path or finding.path}:{step.line}:{step.column}: {step.message}" for step in finding.flow
-        )
-    if options.statistics:
-        out.extend(statistics(result))
-    out.extend(f"warning: {problem}" for problem in result.problems)
-    out.extend(summary_lines(result))
-    return "\n".join(map(visible, out)) + "\n"  # scanned text (paths, lines, quoted code) cannot forge the report
+        out.extend(finding_lines(finding, paint))
+    if not options.quiet:  # the findings only: a clean quiet run prints nothing at all
+        if options.statistics:
+            out.extend(map(paint, statistics(result)))
+        out.extend(f"{paint('warning:', YELLOW)} {paint(problem)}" for problem in result.problems)
+        out.extend(map(paint, summary_lines(result)))
+    return "\n".join(out) + "\n" if out else ""
+
+
+def headline(finding: Finding, paint: Painter) -> str:
+    """`path:line:col: RULE [severity] message`; in a notebook, the cell and its line, as Jupyter shows them."""
+    if finding.cell is not None:
+        place = f":cell {finding.cell.cell}:line {finding.cell.line}:{finding.cell.column}"
+    else:
+        place = f":{finding.line}:{finding.column}"
+    mark = " (suppressed)" if finding.suppressed else ""
+    severity = finding.severity
+    return (f"{paint(finding.path, BOLD)}{paint(place)}: {paint.severity(finding.rule_id, severity)} "
+            f"{paint.severity(f'[{severity}]', severity)} {paint(finding.message + mark)}")
+
+
+def flow_lines(finding: Finding, paint: Painter) -> list[str]:
+    """The path request data takes (INPUT rules), source first."""
+    return [
+        f"    flow {paint(f'{step.path or finding.path}:{step.line}:{step.column}: {step.message}')}"
+        for step in finding.flow
+    ]
 
 
 SNIPPET_WIDTH = 160  # characters of a source line shown under a finding; JSON and SARIF keep it whole
 
 
-def _excerpt(line: str, column: int) -> str:
+def excerpt(line: str, column: int) -> str:
     """The source line, or for a long one (minified or generated code) the part around `column`
     (1-based), with "..." where it was cut: a 200,000-character line must not fill the terminal."""
     text = line.strip()
-    if len(text) <= SNIPPET_WIDTH:
-        return text
     indent = len(line) - len(line.lstrip())
-    start = max(0, min(column - 1 - indent - SNIPPET_WIDTH // 4, len(text) - SNIPPET_WIDTH))
+    return window(text, column - indent).shown
+
+
+class Window(NamedTuple):
+    """The part of a line that is shown: character i of the line (start <= i <= end) is character
+    i - start + lead of `shown`, where `lead` is the length of the "..." that marks a cut start."""
+
+    shown: str
+    start: int
+    end: int
+    lead: int
+
+
+def window(text: str, column: int) -> Window:
+    """`text` when it fits in SNIPPET_WIDTH, else the SNIPPET_WIDTH characters around `column` (1-based;
+    a quarter of the width before it), with "..." where it was cut."""
+    if len(text) <= SNIPPET_WIDTH:
+        return Window(text, 0, len(text), 0)
+    start = max(0, min(column - 1 - SNIPPET_WIDTH // 4, len(text) - SNIPPET_WIDTH))
     end = start + SNIPPET_WIDTH
-    return ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
+    head = "..." if start else ""
+    return Window(head + text[start:end] + ("..." if end < len(text) else ""), start, end, len(head))
 
 
 def summary(result: RunResult) -> str:
